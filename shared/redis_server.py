@@ -18,6 +18,8 @@ from types import FrameType, TracebackType
 from typing import NoReturn
 
 import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 BINARY_VARIABLE = "SECURELINK_SERVER_BINARY"
 START_TIMEOUT_SECONDS = 10.0
@@ -170,7 +172,11 @@ class RedisServer:
         self._process = process
         deadline = time.monotonic() + START_TIMEOUT_SECONDS
         client = redis.Redis(
-            host=self.host, port=self.port, socket_timeout=0.5, socket_connect_timeout=0.5
+            host=self.host,
+            port=self.port,
+            socket_timeout=0.5,
+            socket_connect_timeout=0.5,
+            retry=Retry(NoBackoff(), 0),  # this loop is the retry
         )
         try:
             while True:
