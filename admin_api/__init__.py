@@ -1,0 +1,1 @@
+"""The admin API: internal callers create, revoke and list links."""

@@ -1,0 +1,3 @@
+from shared.cli import serve
+
+serve("admin_api.app:factory", "admin_port")

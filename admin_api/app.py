@@ -1,0 +1,211 @@
+"""The admin API: internal callers with API keys create, read, revoke and list links."""
+
+from __future__ import annotations
+
+import contextlib
+import re
+from collections.abc import AsyncIterator
+from typing import Any
+
+import msgspec
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Mount, Route
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from admin_api.auth import Authenticator
+from admin_api.links import Links
+from admin_api.openapi import openapi_document
+from admin_api.validation import validate_link_request
+from shared import health
+from shared.errors import (
+    ApiError,
+    CatchAll,
+    MalformedBody,
+    PayloadTooLarge,
+    StorageUnavailable,
+    ValidationFailed,
+    api_error_handler,
+    json_response,
+)
+from shared.metrics import Metrics
+from shared.models import now_ms
+from shared.passwords import Passwords
+from shared.scripts import ScriptRunner, load_scripts
+from shared.settings import Settings
+from shared.store import UNAVAILABLE, connect
+
+MAX_JSON_BYTES = 64 * 1024
+MAX_BATCH = 1000
+MAX_PAGE = 1000
+_CURSOR = re.compile(r"[0-9]{1,20}-[0-9]{1,20}")
+_decode_json = msgspec.json.Decoder().decode
+
+
+async def read_json_object(request: Request) -> dict[str, Any]:
+    """The body as a JSON object: 413 past 64 KiB (read no further), 400 for anything else."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_JSON_BYTES:
+        raise PayloadTooLarge(f"Request body exceeds {MAX_JSON_BYTES} bytes")
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_JSON_BYTES:
+            raise PayloadTooLarge(f"Request body exceeds {MAX_JSON_BYTES} bytes")
+    try:
+        data = _decode_json(body)
+    except (msgspec.DecodeError, RecursionError):
+        raise MalformedBody() from None
+    if not isinstance(data, dict):
+        raise MalformedBody()
+    return data
+
+
+def links_of(request: Request) -> Links:
+    links: Links = request.app.state.links
+    return links
+
+
+async def create_link(request: Request) -> Response:
+    data = await read_json_object(request)
+    new = validate_link_request(data, now_ms=now_ms())
+    link = await links_of(request).create(new)
+    location = f"/api/v1/links/{link.short_code}"
+    return json_response(201, link, {"Location": location})
+
+
+async def create_batch(request: Request) -> Response:
+    data = await read_json_object(request)
+    items = data.get("links")
+    if not isinstance(items, list) or not 1 <= len(items) <= MAX_BATCH:
+        raise ValidationFailed([f"links: must be a list of 1 to {MAX_BATCH} links"])
+    links = links_of(request)
+    results: list[dict[str, Any]] = []
+    for index, item in enumerate(items):
+        try:
+            if not isinstance(item, dict):
+                raise ValidationFailed(["link: must be a JSON object"])
+            new = validate_link_request(item, now_ms=now_ms())
+            link = await links.create(new)
+        except ValidationFailed as exc:
+            results.append({"index": index, "status": 400, "errors": exc.errors})
+        except ApiError as exc:
+            if isinstance(exc, StorageUnavailable):
+                raise
+            results.append({"index": index, "status": exc.status, "errors": [exc.message]})
+        else:
+            results.append({"index": index, "status": 201, "link": link})
+    return json_response(200, {"results": results})
+
+
+async def get_link(request: Request) -> Response:
+    link = await links_of(request).get(request.path_params["code"])
+    return json_response(200, link)
+
+
+async def revoke_link(request: Request) -> Response:
+    link = await links_of(request).revoke(request.path_params["code"])
+    return json_response(200, link)
+
+
+async def list_links(request: Request) -> Response:
+    errors = []
+    raw_limit = request.query_params.get("limit", "50")
+    limit = int(raw_limit) if raw_limit.isdigit() else 0
+    if not 1 <= limit <= MAX_PAGE:
+        errors.append(f"limit: must be an integer from 1 to {MAX_PAGE}")
+    cursor = request.query_params.get("cursor") or None
+    if cursor is not None and not _CURSOR.fullmatch(cursor):
+        errors.append("cursor: must be a nextCursor from an earlier page")
+    if errors:
+        raise ValidationFailed(errors)
+    items, next_cursor = await links_of(request).page(limit, cursor)
+    return json_response(200, {"items": items, "nextCursor": next_cursor})
+
+
+async def openapi(request: Request) -> Response:
+    return json_response(200, openapi_document(request.app.state.settings))
+
+
+class RequireApiKey:
+    """Every /api/v1 route needs a valid Bearer key."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            request = Request(scope)
+            caller = await request.app.state.auth.authenticate(request)
+            scope.setdefault("state", {})["caller"] = caller
+        await self.app(scope, receive, send)
+
+
+async def http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    body = {"status": exc.status_code, "error": _phrase(exc.status_code), "message": exc.detail}
+    return json_response(exc.status_code, body, dict(exc.headers or {}))
+
+
+async def unavailable(request: Request, exc: Exception) -> Response:
+    return await api_error_handler(request, StorageUnavailable())
+
+
+def _phrase(status: int) -> str:
+    from http import HTTPStatus
+
+    return HTTPStatus(status).phrase
+
+
+API_ROUTES = [
+    Route("/links", create_link, methods=["POST"]),
+    Route("/links", list_links, methods=["GET"]),
+    Route("/links/batch", create_batch, methods=["POST"]),
+    Route("/links/{code}", get_link, methods=["GET"]),
+    Route("/links/{code}/revoke", revoke_link, methods=["POST"]),
+]
+
+
+def create_app(settings: Settings) -> Starlette:
+    """The admin API; Redis, scripts and the hasher are made in the lifespan."""
+    scripts = load_scripts()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        redis = connect(settings)
+        passwords = Passwords(settings.argon2_profile, settings.hash_threads)
+        runner = ScriptRunner(redis, scripts)
+        app.state.settings = settings
+        app.state.redis = redis
+        app.state.metrics = Metrics("admin_api")
+        app.state.auth = Authenticator(settings.admin_key)
+        app.state.links = Links(
+            redis=redis, scripts=runner, passwords=passwords, settings=settings
+        )
+        try:
+            yield
+        finally:
+            passwords.close()
+            await redis.aclose()
+
+    handlers: dict[Any, Any] = {ApiError: api_error_handler, HTTPException: http_error}
+    for error in UNAVAILABLE:
+        handlers[error] = unavailable
+    return Starlette(
+        routes=[
+            *health.ROUTES,
+            Route("/openapi.json", openapi, methods=["GET"]),
+            Mount("/api/v1", routes=API_ROUTES, middleware=[Middleware(RequireApiKey)]),
+        ],
+        middleware=[Middleware(CatchAll)],
+        exception_handlers=handlers,
+        lifespan=lifespan,
+    )
+
+
+def factory() -> Starlette:
+    """uvicorn's entry: settings from the environment, once per worker process."""
+    return create_app(Settings.from_env())

@@ -1,0 +1,145 @@
+"""CreateLinkRequestDto rules: every failing field is reported at once, in field order."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+from shared.errors import ValidationFailed
+from shared.keys import is_valid_code
+
+MAX_URL_LENGTH = 2048
+MAX_VIEWS = 2**31 - 1
+MAX_PASSWORD_LENGTH = 1024
+_DECIMAL = re.compile(r"[+-]?[0-9]+")
+
+
+@dataclass(frozen=True, slots=True)
+class NewLink:
+    """A validated request: what create needs, nothing more."""
+
+    target_url: str | None
+    expires_ms: int | None
+    max_views: int | None
+    password: str | None
+    custom_code: str | None
+
+
+def validate_link_request(
+    data: Mapping[str, Any], *, now_ms: int, from_form: bool = False, needs_target: bool = True
+) -> NewLink:
+    """Check a decoded JSON object (or form fields, where every value is text)."""
+    errors: list[str] = []
+    target = None
+    if needs_target:
+        target = _target_url(data.get("targetUrl"), errors)
+    expires_ms = _expires_at(data.get("expiresAt"), now_ms, errors)
+    max_views = _max_views(data.get("maxViews"), from_form, errors)
+    password = _password(data.get("password"), errors)
+    custom_code = _custom_code(data.get("customCode"), errors)
+    if errors:
+        raise ValidationFailed(errors)
+    return NewLink(target, expires_ms, max_views, password, custom_code)
+
+
+def _target_url(value: Any, errors: list[str]) -> str | None:
+    if value is None or (isinstance(value, str) and not value.strip()):
+        errors.append("targetUrl: must not be blank")
+        return None
+    url = normalize_url(value) if isinstance(value, str) else None
+    if url is None:
+        errors.append("targetUrl: must be a valid URL")
+    return url
+
+
+def normalize_url(raw: str) -> str | None:
+    """An absolute http(s) URL with a host, or None; Unicode hosts come back in punycode."""
+    if len(raw) > MAX_URL_LENGTH or any(_is_forbidden(c) for c in raw):
+        return None
+    try:
+        parts = urlsplit(raw)
+        port = parts.port
+    except ValueError:
+        return None
+    host = parts.hostname
+    if parts.scheme.lower() not in ("http", "https") or not host:
+        return None
+    # user-info lets "https://trusted.example@evil.example" look like the trusted host.
+    if "@" in parts.netloc or parts.password is not None:
+        return None
+    if host.isascii():
+        netloc = parts.netloc
+    else:
+        try:
+            ascii_host = host.encode("idna").decode("ascii")
+        except UnicodeError:
+            return None
+        netloc = ascii_host if port is None else f"{ascii_host}:{port}"
+    if not re.fullmatch(r"[A-Za-z0-9.\-_\[\]:]+", netloc):
+        return None
+    url = urlunsplit((parts.scheme.lower(), netloc, parts.path, parts.query, parts.fragment))
+    return url if len(url) <= MAX_URL_LENGTH else None
+
+
+def _is_forbidden(char: str) -> bool:
+    """Whitespace, control characters and backslashes (which browsers read as slashes)."""
+    return char.isspace() or char == "\\" or unicodedata.category(char) in ("Cc", "Cf", "Zl", "Zp")
+
+
+def _expires_at(value: Any, now_ms: int, errors: list[str]) -> int | None:
+    if value is None:
+        return None
+    moment = None
+    if isinstance(value, str) and "T" in value.upper():
+        try:
+            moment = datetime.fromisoformat(value)
+        except ValueError:
+            moment = None
+    if moment is None or moment.tzinfo is None:
+        errors.append("expiresAt: must be an ISO 8601 date-time with offset")
+        return None
+    ms = int(moment.timestamp() * 1000)
+    if ms <= now_ms:
+        errors.append("expiresAt: must be a future date")
+        return None
+    return ms
+
+
+def _max_views(value: Any, from_form: bool, errors: list[str]) -> int | None:
+    if value is None:
+        return None
+    if from_form and isinstance(value, str) and _DECIMAL.fullmatch(value.strip()):
+        value = int(value.strip())
+    if isinstance(value, bool) or not isinstance(value, int):
+        errors.append("maxViews: must be an integer")
+        return None
+    if value <= 0:
+        errors.append("maxViews: must be greater than 0")
+        return None
+    if value > MAX_VIEWS:
+        errors.append("maxViews: must be at most 2147483647")
+        return None
+    return value
+
+
+def _password(value: Any, errors: list[str]) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or not 1 <= len(value) <= MAX_PASSWORD_LENGTH:
+        errors.append("password: must be 1 to 1024 characters")
+        return None
+    return value
+
+
+def _custom_code(value: Any, errors: list[str]) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or not is_valid_code(value):
+        errors.append("customCode: must match [A-Za-z0-9_-]{4,64}")
+        return None
+    return value

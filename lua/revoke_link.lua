@@ -1,0 +1,26 @@
+--[[ revoke_link: mark a link revoked (idempotent) and let its keys expire after the retention.
+
+KEYS[1]  link hash ({prefix}:link:{code})
+ARGV[1]  retention, seconds
+ARGV[2]  now, ms since the epoch; optional, only tests pass it (the server's clock otherwise)
+
+Returns the link's hash as a flat field, value list after revocation; empty when unknown.
+A second revocation changes nothing: the first revokedAt and TTL stand.
+]]
+local link = KEYS[1]
+if redis.call('EXISTS', link) == 0 then return {} end
+if redis.call('HEXISTS', link, 'r') == 0 then
+  local now
+  if ARGV[2] and ARGV[2] ~= '' then
+    now = tonumber(ARGV[2])
+  else
+    local t = redis.call('TIME')
+    now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+  end
+  redis.call('HSET', link, 'r', string.format('%.0f', now))
+  -- Never lengthen a TTL: an expired link keeps the end it already has.
+  local retention = tonumber(ARGV[1]) * 1000
+  local ttl = redis.call('PTTL', link)
+  if ttl < 0 or ttl > retention then redis.call('PEXPIRE', link, retention) end
+end
+return redis.call('HGETALL', link)

@@ -1,0 +1,1 @@
+"""The redirector: the public hot path, one Lua call a request."""

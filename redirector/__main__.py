@@ -1,0 +1,3 @@
+from shared.cli import serve
+
+serve("redirector.app:factory", "redirector_port")

@@ -1,0 +1,215 @@
+"""The redirector: GET /{code} runs one atomic script call, then redirects."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from http import HTTPStatus
+from pathlib import Path
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import FileResponse, Response
+from starlette.routing import Route
+
+from redirector import pages
+from redirector.negotiation import prefers_json
+from shared import health
+from shared.errors import CatchAll, json_response
+from shared.keys import Keys, is_valid_code
+from shared.metrics import Metrics
+from shared.scripts import ResolveMode, ResolveStatus, ScriptRunner, load_scripts
+from shared.settings import Settings
+from shared.store import UNAVAILABLE, connect
+
+NO_STORE = "private, no-store"
+
+
+@dataclass(frozen=True, slots=True)
+class Resolution:
+    status: ResolveStatus
+    target: str | None = None
+    is_file: bool = False
+    file_name: str | None = None
+    file_size: int | None = None
+    content_type: str | None = None
+    password_hash: str | None = None
+
+
+def _text(value: Any) -> str | None:
+    return value.decode() if isinstance(value, bytes) else value
+
+
+class Resolver:
+    """The one script call a request makes."""
+
+    def __init__(self, scripts: ScriptRunner, keys: Keys, settings: Settings) -> None:
+        self.scripts = scripts
+        self.keys = keys
+        self.retention = str(settings.retention_seconds)
+        self.deadline = settings.redis_timeout_ms / 1000 * 2
+
+    async def resolve(self, code: str, mode: ResolveMode) -> Resolution:
+        async with asyncio.timeout(self.deadline):
+            reply = await self.scripts.run(
+                "resolve_link", [self.keys.link(code)], [int(mode), self.retention]
+            )
+        status = ResolveStatus(reply[0])
+        if len(reply) == 1:
+            return Resolution(status)
+        size = _text(reply[4])
+        return Resolution(
+            status,
+            target=_text(reply[1]),
+            is_file=reply[2] == b"f",
+            file_name=_text(reply[3]),
+            file_size=int(size) if size is not None else None,
+            content_type=_text(reply[5]),
+            password_hash=_text(reply[6]) if len(reply) > 6 else None,
+        )
+
+
+_GONE_MESSAGES = {
+    ResolveStatus.EXPIRED: "This link has expired.",
+    ResolveStatus.EXHAUSTED: "This link has reached its view limit.",
+    ResolveStatus.REVOKED: "This link has been revoked.",
+}
+
+
+class Responder:
+    """Turns outcomes into responses: HTML pages, or JSON when the client prefers it."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.common = {
+            "X-Content-Type-Options": "nosniff",
+            "Referrer-Policy": settings.referrer_policy,
+        }
+        self.files_dir = Path(settings.data_dir) / "files"
+
+    def error(
+        self, request: Request, status: int, message: str, headers: dict[str, str] | None = None
+    ) -> Response:
+        all_headers = {**self.common, "Cache-Control": "no-store", **(headers or {})}
+        phrase = HTTPStatus(status).phrase
+        if prefers_json(request.headers.get("accept", "")):
+            body = {"status": status, "error": phrase, "message": message}
+            return json_response(status, body, all_headers)
+        all_headers.update(pages.PAGE_HEADERS)
+        return Response(
+            pages.message_page(phrase, message), status, all_headers, media_type="text/html"
+        )
+
+    def not_found(self, request: Request) -> Response:
+        return self.error(request, 404, "No link has this code.")
+
+    def outcome(self, request: Request, resolution: Resolution, redirect_status: int = 302) -> Response:
+        status = resolution.status
+        if status is ResolveStatus.OK:
+            assert resolution.target is not None
+            if resolution.is_file:
+                return self.file(resolution)
+            headers = {**self.common, "Location": resolution.target, "Cache-Control": NO_STORE}
+            return Response(status_code=redirect_status, headers=headers)
+        if status is ResolveStatus.NOT_FOUND:
+            return self.not_found(request)
+        if status is ResolveStatus.PASSWORD_REQUIRED:
+            return self.password_form(request)
+        return self.error(request, 410, _GONE_MESSAGES[status])
+
+    def password_form(self, request: Request, error: str | None = None, status: int = 200) -> Response:
+        if prefers_json(request.headers.get("accept", "")):
+            return self.error(request, 401, error or "Password required")
+        headers = {**self.common, **pages.PAGE_HEADERS}
+        return Response(pages.password_page(error), status, headers, media_type="text/html")
+
+    def file(self, resolution: Resolution) -> Response:
+        assert resolution.target is not None
+        return FileResponse(
+            self.files_dir / resolution.target,
+            media_type=resolution.content_type,
+            filename=resolution.file_name,
+            content_disposition_type="attachment",
+            headers={**self.common, "Cache-Control": NO_STORE},
+        )
+
+    def unavailable(self, request: Request) -> Response:
+        return self.error(request, 503, "The service is busy. Try again in a moment.", {"Retry-After": "1"})
+
+
+async def follow(request: Request) -> Response:
+    """GET counts one view; HEAD answers the same, counting nothing."""
+    state = request.app.state
+    code = request.path_params["code"]
+    if not is_valid_code(code):
+        return state.responder.not_found(request)
+    mode = ResolveMode.PEEK if request.method == "HEAD" else ResolveMode.COUNT
+    try:
+        resolution = await state.resolver.resolve(code, mode)
+    except UNAVAILABLE:
+        return state.responder.unavailable(request)
+    state.metrics.inc("securelink_resolutions_total", resolution.status.name.lower())
+    return state.responder.outcome(request, resolution)
+
+
+async def http_error(request: Request, exc: Exception) -> Response:
+    """Unmatched paths and methods get the same pages as everything else."""
+    assert isinstance(exc, HTTPException)
+    responder: Responder = request.app.state.responder
+    if exc.status_code == 404:
+        return responder.not_found(request)
+    return responder.error(request, exc.status_code, str(exc.detail), dict(exc.headers or {}))
+
+
+async def submit_password(request: Request) -> Response:
+    from redirector.password import submit
+
+    return await submit(request)
+
+
+def create_app(settings: Settings) -> Starlette:
+    """The redirector; Redis and the scripts are made in the lifespan."""
+    scripts = load_scripts()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        from shared.passwords import Passwords  # argon2 stays off the hot path's imports
+
+        redis = connect(settings)
+        keys = Keys(settings.key_prefix)
+        runner = ScriptRunner(redis, scripts)
+        metrics = Metrics("redirector")
+        metrics.declare("securelink_resolutions_total", "outcome", "Script outcomes by status")
+        app.state.settings = settings
+        app.state.redis = redis
+        app.state.keys = keys
+        app.state.scripts = runner
+        app.state.metrics = metrics
+        app.state.resolver = Resolver(runner, keys, settings)
+        app.state.responder = Responder(settings)
+        app.state.passwords = Passwords(settings.argon2_profile, settings.hash_threads)
+        try:
+            yield
+        finally:
+            app.state.passwords.close()
+            await redis.aclose()
+
+    return Starlette(
+        routes=[
+            *health.ROUTES,
+            Route("/{code}", follow, methods=["GET", "HEAD"]),
+            Route("/{code}", submit_password, methods=["POST"]),
+        ],
+        middleware=[Middleware(CatchAll)],
+        exception_handlers={HTTPException: http_error},
+        lifespan=lifespan,
+    )
+
+
+def factory() -> Starlette:
+    """uvicorn's entry: settings from the environment, once per worker process."""
+    return create_app(Settings.from_env())

@@ -1,0 +1,49 @@
+"""Key naming: every key of one link carries the link's hash tag, so scripts run on Redis Cluster."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+CODE_PATTERN = re.compile(r"[A-Za-z0-9_-]{4,64}")
+
+
+def is_valid_code(code: str) -> bool:
+    """Reject anything that could not be a code before it reaches Redis."""
+    return CODE_PATTERN.fullmatch(code) is not None
+
+
+@dataclass(frozen=True, slots=True)
+class Keys:
+    prefix: str
+
+    def link(self, code: str) -> str:
+        """The link's hash: target, limits, counters and password hash."""
+        return f"{self.prefix}:link:{{{code}}}"
+
+    def password_failures(self, code: str, client: str) -> str:
+        """Wrong password tries of one client on one link."""
+        return f"{self.prefix}:pwfail:{{{code}}}:{client}"
+
+    def password_failures_all(self, code: str) -> str:
+        """Wrong password tries of all clients on one link."""
+        return f"{self.prefix}:pwfail:{{{code}}}"
+
+    @property
+    def index(self) -> str:
+        """A stream of created codes, newest last, for listing."""
+        return f"{self.prefix}:index"
+
+    @property
+    def api_keys(self) -> str:
+        """Hash of API key id -> record."""
+        return f"{self.prefix}:apikeys"
+
+    def api_key_digest(self, digest: str) -> str:
+        """Lookup of an API key's SHA-256 digest -> key id."""
+        return f"{self.prefix}:apikey:{digest}"
+
+    @property
+    def files(self) -> str:
+        """Sorted set of stored file names by the time their link's keys expire (ms)."""
+        return f"{self.prefix}:files"

@@ -1,0 +1,129 @@
+"""The Link model, its wire form, and how it is stored in a Redis hash."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from datetime import UTC, datetime
+
+import msgspec
+
+
+class Field:
+    """Short hash field names: they are stored once per link, so they count toward memory."""
+
+    TARGET = "t"  # url links: the target URL; file links: the stored file name
+    KIND = "k"  # absent for url links, "f" for file links
+    EXPIRES = "e"  # expiresAt, ms since the epoch
+    MAX_VIEWS = "m"
+    VIEWS = "v"  # absent until the first view
+    PASSWORD = "p"  # Argon2id hash
+    REVOKED = "r"  # revokedAt, ms
+    CREATED = "c"  # createdAt, ms
+    LAST_VIEWED = "l"  # lastViewedAt, ms
+    FILE_NAME = "fn"
+    FILE_SIZE = "fs"
+    CONTENT_TYPE = "ct"
+    FILE_SHA256 = "fh"
+
+
+FILE_KIND = "f"
+
+
+class Status(enum.StrEnum):
+    ACTIVE = "active"
+    EXPIRED = "expired"
+    EXHAUSTED = "exhausted"
+    REVOKED = "revoked"
+
+
+class Link(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
+    short_code: str
+    short_url: str
+    target_url: str | None
+    kind: str
+    expires_at: str | None
+    max_views: int | None
+    views: int
+    remaining_views: int | None
+    password_protected: bool
+    status: Status
+    created_at: str
+    last_viewed_at: str | None
+
+
+class FileLink(Link, frozen=True, kw_only=True, rename="camel"):
+    file_name: str
+    file_size: int
+    content_type: str
+
+
+def now_ms() -> int:
+    """Wall clock in the unit the scripts use."""
+    return int(datetime.now(UTC).timestamp() * 1000)
+
+
+def format_ms(ms: int) -> str:
+    """ISO 8601 in UTC with a Z; milliseconds only when there are any."""
+    moment = datetime.fromtimestamp(ms / 1000, tz=UTC)
+    if ms % 1000:
+        return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{ms % 1000:03d}Z"
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _decoded(raw: Mapping[bytes, bytes] | Mapping[str, str]) -> dict[str, str]:
+    return {
+        (k.decode() if isinstance(k, bytes) else k): (v.decode() if isinstance(v, bytes) else v)
+        for k, v in raw.items()
+    }
+
+
+def link_status(fields: Mapping[str, str], at_ms: int) -> Status:
+    """Revocation wins over expiry, expiry over exhaustion: the same order the script checks."""
+    if Field.REVOKED in fields:
+        return Status.REVOKED
+    expires = fields.get(Field.EXPIRES)
+    if expires is not None and at_ms >= int(expires):
+        return Status.EXPIRED
+    max_views = fields.get(Field.MAX_VIEWS)
+    if max_views is not None and int(fields.get(Field.VIEWS, "0")) >= int(max_views):
+        return Status.EXHAUSTED
+    return Status.ACTIVE
+
+
+def link_from_hash(
+    code: str,
+    raw: Mapping[bytes, bytes] | Mapping[str, str],
+    *,
+    public_base_url: str,
+    at_ms: int,
+) -> Link:
+    """Build the wire Link from a stored hash, with status and remaining views as of at_ms."""
+    fields = _decoded(raw)
+    views = int(fields.get(Field.VIEWS, "0"))
+    max_views = int(fields[Field.MAX_VIEWS]) if Field.MAX_VIEWS in fields else None
+    expires = fields.get(Field.EXPIRES)
+    last_viewed = fields.get(Field.LAST_VIEWED)
+    is_file = fields.get(Field.KIND) == FILE_KIND
+    common = {
+        "short_code": code,
+        "short_url": f"{public_base_url}/{code}",
+        "target_url": None if is_file else fields[Field.TARGET],
+        "kind": "file" if is_file else "url",
+        "expires_at": format_ms(int(expires)) if expires is not None else None,
+        "max_views": max_views,
+        "views": views,
+        "remaining_views": max(max_views - views, 0) if max_views is not None else None,
+        "password_protected": Field.PASSWORD in fields,
+        "status": link_status(fields, at_ms),
+        "created_at": format_ms(int(fields[Field.CREATED])),
+        "last_viewed_at": format_ms(int(last_viewed)) if last_viewed is not None else None,
+    }
+    if is_file:
+        return FileLink(
+            **common,
+            file_name=fields[Field.FILE_NAME],
+            file_size=int(fields[Field.FILE_SIZE]),
+            content_type=fields[Field.CONTENT_TYPE],
+        )
+    return Link(**common)

@@ -1,0 +1,95 @@
+"""Lua scripts: read once at start-up, run by EVALSHA, reloaded when the server forgot them."""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from redis.exceptions import NoScriptError
+
+SCRIPT_NAMES = (
+    "resolve_link",
+    "create_link",
+    "revoke_link",
+    "record_password_failure",
+    "rehash_password",
+)
+
+
+class ResolveStatus(enum.IntEnum):
+    """First element of resolve_link's reply."""
+
+    OK = 0
+    NOT_FOUND = 1
+    EXPIRED = 2
+    EXHAUSTED = 3
+    REVOKED = 4
+    PASSWORD_REQUIRED = 5
+
+
+class ResolveMode(enum.IntEnum):
+    """ARGV[1] of resolve_link."""
+
+    COUNT = 0  # count a view unless a password is needed
+    PEEK = 1  # check only, count nothing (HEAD, previews, the password form)
+    COUNT_VERIFIED = 2  # the caller verified the password: count
+
+
+class ScriptError(RuntimeError):
+    """A script is missing or empty: the service must not start."""
+
+
+@dataclass(frozen=True, slots=True)
+class Script:
+    name: str
+    source: bytes
+    sha: str
+
+
+def script_dir() -> Path:
+    """lua/ ships inside the wheel as shared/lua; a source checkout keeps it at the root."""
+    here = Path(__file__).resolve().parent
+    packaged = here / "lua"
+    return packaged if packaged.is_dir() else here.parent / "lua"
+
+
+def load_scripts(directory: Path | None = None) -> dict[str, Script]:
+    """Read every script once; a missing or empty one fails start-up, not the first request."""
+    directory = directory or script_dir()
+    scripts = {}
+    for name in SCRIPT_NAMES:
+        path = directory / f"{name}.lua"
+        try:
+            source = path.read_bytes()
+        except OSError as exc:
+            raise ScriptError(f"cannot read Lua script {path}: {exc.strerror}") from None
+        if not source.strip():
+            raise ScriptError(f"Lua script {path} is empty")
+        scripts[name] = Script(name, source, hashlib.sha1(source).hexdigest())
+    return scripts
+
+
+class ScriptClient(Protocol):
+    async def evalsha(self, sha: str, numkeys: int, *keys_and_args: Any) -> Any: ...
+
+    async def eval(self, script: str, numkeys: int, *keys_and_args: Any) -> Any: ...
+
+
+class ScriptRunner:
+    """Runs scripts by digest. NOSCRIPT means the script did not run, so sending it again is safe."""
+
+    def __init__(self, client: ScriptClient, scripts: dict[str, Script]) -> None:
+        self.client = client
+        self.scripts = scripts
+
+    async def run(self, name: str, keys: Sequence[str], args: Sequence[Any]) -> Any:
+        script = self.scripts[name]
+        try:
+            return await self.client.evalsha(script.sha, len(keys), *keys, *args)
+        except NoScriptError:
+            # EVAL both runs the script and puts it back in the server's cache.
+            return await self.client.eval(script.source.decode(), len(keys), *keys, *args)

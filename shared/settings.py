@@ -1,0 +1,159 @@
+"""The one place that reads the environment: a frozen Settings built once at start-up."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TypeVar
+from urllib.parse import urlsplit
+
+T = TypeVar("T")
+
+ARGON2_PROFILES = ("owasp", "rfc9106-low", "test")
+
+
+class SettingsError(ValueError):
+    """A variable is missing or malformed; the message names it."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Settings:
+    redis_url: str | None = None
+    redis_cluster: bool = False
+    key_prefix: str = "sl"
+    host: str = "127.0.0.1"
+    redirector_port: int = 8080
+    admin_port: int = 8081
+    workers: int = 1
+    public_base_url: str = "http://localhost:8080"
+    admin_key: str | None = None
+    data_dir: Path = Path("./data")
+    retention_seconds: int = 604800
+    max_upload_bytes: int = 104857600
+    redis_timeout_ms: int = 500
+    argon2_profile: str = "owasp"
+    hash_threads: int = 4
+    referrer_policy: str = "no-referrer"
+    log_level: str = "warning"
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Build the settings from SECURELINK_* variables; a bad value names its variable."""
+        env = os.environ if environ is None else environ
+        read = _Reader(env)
+        settings = cls(
+            redis_url=read("SECURELINK_REDIS_URL", _redis_url, None),
+            redis_cluster=read("SECURELINK_REDIS_CLUSTER", _flag, False),
+            key_prefix=read("SECURELINK_KEY_PREFIX", _key_prefix, "sl"),
+            host=read("SECURELINK_HOST", _non_blank, "127.0.0.1"),
+            redirector_port=read("SECURELINK_REDIRECTOR_PORT", _port, 8080),
+            admin_port=read("SECURELINK_ADMIN_PORT", _port, 8081),
+            workers=read("SECURELINK_WORKERS", _bounded_int(1, 256), 1),
+            public_base_url=read("SECURELINK_PUBLIC_BASE_URL", _base_url, "http://localhost:8080"),
+            admin_key=read("SECURELINK_ADMIN_KEY", _admin_key, None),
+            data_dir=read("SECURELINK_DATA_DIR", _path, Path("./data")),
+            retention_seconds=read("SECURELINK_RETENTION_SECONDS", _bounded_int(1, 10**9), 604800),
+            max_upload_bytes=read("SECURELINK_MAX_UPLOAD_BYTES", _bounded_int(1, 2**62), 104857600),
+            redis_timeout_ms=read("SECURELINK_REDIS_TIMEOUT_MS", _bounded_int(10, 60000), 500),
+            argon2_profile=read("SECURELINK_ARGON2_PROFILE", _argon2_profile, "owasp"),
+            hash_threads=read("SECURELINK_HASH_THREADS", _bounded_int(1, 64), 4),
+            referrer_policy=read("SECURELINK_REFERRER_POLICY", _non_blank, "no-referrer"),
+            log_level=read("SECURELINK_LOG_LEVEL", _log_level, "warning"),
+        )
+        return settings
+
+    def require_redis_url(self) -> str:
+        """The services need a server; the embedded one is started only by scripts/run."""
+        if not self.redis_url:
+            raise SettingsError(
+                "SECURELINK_REDIS_URL is not set: point it at Redis or Valkey "
+                "(redis://host:6379/0), or start everything with ./scripts/run"
+            )
+        return self.redis_url
+
+
+class _Reader:
+    def __init__(self, env: Mapping[str, str]) -> None:
+        self._env = env
+
+    def __call__(self, name: str, parse: Callable[[str], T], default: T) -> T:
+        raw = self._env.get(name)
+        if raw is None or raw == "":
+            return default
+        try:
+            return parse(raw)
+        except ValueError as exc:
+            raise SettingsError(f"{name}: {exc} (got {raw!r})") from None
+
+
+def _non_blank(raw: str) -> str:
+    if not raw.strip():
+        raise ValueError("must not be blank")
+    return raw.strip()
+
+
+def _redis_url(raw: str) -> str:
+    parts = urlsplit(raw)
+    if parts.scheme not in ("redis", "rediss") or not parts.hostname:
+        raise ValueError("must be a redis:// or rediss:// URL with a host")
+    return raw
+
+
+def _flag(raw: str) -> bool:
+    if raw not in ("0", "1"):
+        raise ValueError("must be 0 or 1")
+    return raw == "1"
+
+
+def _key_prefix(raw: str) -> str:
+    if not raw or any(c in raw for c in "{} \t\r\n") or len(raw) > 64:
+        raise ValueError("must be 1 to 64 characters without spaces or braces")
+    return raw
+
+
+def _bounded_int(low: int, high: int) -> Callable[[str], int]:
+    def parse(raw: str) -> int:
+        try:
+            value = int(raw.strip(), 10)
+        except ValueError:
+            raise ValueError("must be an integer") from None
+        if not low <= value <= high:
+            raise ValueError(f"must be between {low} and {high}")
+        return value
+
+    return parse
+
+
+_port = _bounded_int(1, 65535)
+
+
+def _base_url(raw: str) -> str:
+    parts = urlsplit(raw)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ValueError("must be an http:// or https:// URL")
+    return raw.rstrip("/")
+
+
+def _admin_key(raw: str) -> str:
+    if len(raw) < 16:
+        raise ValueError("must be at least 16 characters")
+    return raw
+
+
+def _path(raw: str) -> Path:
+    return Path(raw)
+
+
+def _argon2_profile(raw: str) -> str:
+    if raw not in ARGON2_PROFILES:
+        raise ValueError(f"must be one of {', '.join(ARGON2_PROFILES)}")
+    return raw
+
+
+def _log_level(raw: str) -> str:
+    level = raw.lower()
+    if level not in ("critical", "error", "warning", "info", "debug"):
+        raise ValueError("must be one of critical, error, warning, info, debug")
+    return level
