@@ -1,0 +1,207 @@
+"""scripts/run: the embedded server (unless SECURELINK_REDIS_URL is set) and both services."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shlex
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from types import FrameType
+
+from shared.redis_server import RedisServer, ServerStartError
+from shared.settings import Settings, SettingsError
+
+EMBEDDED_PORT_VARIABLE = "SECURELINK_EMBEDDED_REDIS_PORT"
+READY_TIMEOUT_SECONDS = 60.0
+STOP_TIMEOUT_SECONDS = 10.0
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class Stop(Exception):
+    """Raised to unwind start-up or the wait loop with an exit status."""
+
+    def __init__(self, status: int, message: str = "") -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+@dataclass
+class Service:
+    name: str
+    module: str
+    port: int
+    process: subprocess.Popen[bytes] | None = None
+
+    def start(self, env: dict[str, str]) -> None:
+        # A session of its own: Ctrl-C reaches only this supervisor, which stops the
+        # services in order (each gets one SIGTERM, not a SIGINT and then a SIGTERM).
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", self.module],
+            env=env,
+            cwd=ROOT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+
+    def exit_status(self) -> int | None:
+        return None if self.process is None else self.process.poll()
+
+    def answers_health(self, host: str) -> bool:
+        try:
+            with urllib.request.urlopen(f"http://{host}:{self.port}/-/healthz", timeout=1) as r:
+                return int(r.status) == 200
+        except (OSError, urllib.error.URLError):
+            return False
+
+
+def _connect_host(bind_host: str) -> str:
+    return "127.0.0.1" if bind_host in ("0.0.0.0", "::", "") else bind_host
+
+
+def _embedded_port() -> int | None:
+    raw = os.environ.get(EMBEDDED_PORT_VARIABLE, "")
+    if not raw:
+        return None
+    if not raw.isdigit() or not 1 <= int(raw) <= 65535:
+        raise SettingsError(f"{EMBEDDED_PORT_VARIABLE}: must be between 1 and 65535 (got {raw!r})")
+    return int(raw)
+
+
+def _stop_services(services: list[Service]) -> None:
+    running = [s.process for s in services if s.process is not None and s.process.poll() is None]
+    for process in running:
+        process.terminate()
+    deadline = time.monotonic() + STOP_TIMEOUT_SECONDS
+    for process in running:
+        try:
+            process.wait(max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+    for service in services:
+        if service.process is not None:
+            service.process.wait()
+
+
+def _check_alive(services: list[Service], stop_signals: list[int]) -> None:
+    if stop_signals:
+        raise Stop(0)
+    for service in services:
+        status = service.exit_status()
+        if status is not None:
+            message = f"error: {service.name} exited unexpectedly (status {status}); stopping"
+            raise Stop(1, message)
+
+
+def _wait_until_healthy(services: list[Service], host: str, stop_signals: list[int]) -> None:
+    deadline = time.monotonic() + READY_TIMEOUT_SECONDS
+    waiting = list(services)
+    while waiting:
+        _check_alive(services, stop_signals)
+        waiting = [service for service in waiting if not service.answers_health(host)]
+        if waiting and time.monotonic() > deadline:
+            names = " and ".join(service.name for service in waiting)
+            raise Stop(1, f"error: {names} did not answer /-/healthz in time; stopping the rest")
+        time.sleep(0.1)
+
+
+def _banner(
+    settings: Settings,
+    services: list[Service],
+    admin_key: str,
+    key_generated: bool,
+    server: RedisServer | None,
+) -> str:
+    host = _connect_host(settings.host)
+    redirector, admin = (f"http://{host}:{service.port}" for service in services)
+    key_origin = "generated for this run" if key_generated else "from SECURELINK_ADMIN_KEY"
+    redis_line = (
+        f"{server.url} (embedded, data in {server.data_dir})"
+        if server is not None
+        else "from SECURELINK_REDIS_URL"
+    )
+    body = shlex.quote('{"targetUrl":"https://example.com/"}')
+    return f"""
+securelink is running
+  redirector:  {redirector}   (short links: {settings.public_base_url}/<code>)
+  admin API:   {admin}
+  admin key:   {admin_key}   ({key_origin})
+  redis:       {redis_line}
+
+Create a link:
+  curl -sS -X POST {admin}/api/v1/links \\
+    -H {shlex.quote("Authorization: Bearer " + admin_key)} \\
+    -H 'Content-Type: application/json' \\
+    -d {body}
+
+Press Ctrl-C to stop.
+"""
+
+
+def main() -> int:
+    """Start everything, wait for Ctrl-C or a crash, then stop the services and the server."""
+    stop_signals: list[int] = []
+
+    def request_stop(signum: int, frame: FrameType | None) -> None:
+        stop_signals.append(signum)
+
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, request_stop)
+
+    try:
+        settings = Settings.from_env()
+        embedded_port = _embedded_port()
+    except SettingsError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+
+    env = dict(os.environ)
+    server: RedisServer | None = None
+    services = [
+        Service("redirector", "redirector", settings.redirector_port),
+        Service("admin API", "admin_api", settings.admin_port),
+    ]
+    try:
+        if settings.redis_url is None:
+            server = RedisServer(
+                port=embedded_port,
+                data_dir=settings.data_dir / "redis",
+                appendonly=True,
+                appendfsync="everysec",
+            )
+            server.start()
+            env["SECURELINK_REDIS_URL"] = server.url
+        admin_key = settings.admin_key or secrets.token_urlsafe(32)
+        redirector, admin = services
+        redirector.start({k: v for k, v in env.items() if k != "SECURELINK_ADMIN_KEY"})
+        admin.start({**env, "SECURELINK_ADMIN_KEY": admin_key})
+        _wait_until_healthy(services, _connect_host(settings.host), stop_signals)
+
+        print(_banner(settings, services, admin_key, settings.admin_key is None, server))
+        sys.stdout.flush()
+        while True:
+            _check_alive(services, stop_signals)
+            time.sleep(0.2)
+    except (ServerStartError, FileNotFoundError) as error:
+        print(f"error: the embedded Redis server did not start: {error}", file=sys.stderr)
+        return 1
+    except Stop as stop:
+        print(stop.message or "\nstopping ...", file=sys.stderr)
+        return stop.status
+    finally:
+        _stop_services(services)
+        if server is not None:
+            server.stop()
+        print("stopped", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,73 @@
+"""The services as real processes: start-up, configuration errors, a first link end to end."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+
+import httpx
+import pytest
+
+from tests.acceptance.stacks import ROOT, Stack
+
+
+@pytest.mark.parametrize("module", ["redirector", "admin_api"])
+def test_service_without_redis_url_stops_naming_the_variable(module: str) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SECURELINK_")}
+
+    result = subprocess.run(
+        [sys.executable, "-m", module], env=env, cwd=ROOT, capture_output=True, text=True
+    )
+
+    assert result.returncode != 0
+    assert "SECURELINK_REDIS_URL" in result.stderr
+
+
+def test_both_services_answer_health_and_readiness(stack: Stack) -> None:
+    for base_url in (stack.admin_url, stack.redirector_url):
+        assert httpx.get(f"{base_url}/-/healthz").status_code == 200
+        assert httpx.get(f"{base_url}/-/readyz").status_code == 200
+
+
+def test_link_created_on_the_admin_api_redirects_on_the_redirector(stack: Stack) -> None:
+    link = stack.create_link(targetUrl="https://example.com/a")
+
+    response = stack.visit("GET", f"/{link['shortCode']}")
+
+    assert link["shortUrl"] == f"{stack.redirector_url}/{link['shortCode']}"
+    assert response.status_code == 302
+    assert response.headers["location"] == "https://example.com/a"
+
+
+def test_admin_api_refuses_a_wrong_key(stack: Stack) -> None:
+    refused = stack.admin(
+        "POST",
+        "/api/v1/links",
+        json={"targetUrl": "https://example.com/"},
+        headers={"Authorization": "Bearer wrong-key-wrong-key"},
+    )
+    missing = httpx.post(
+        f"{stack.admin_url}/api/v1/links", json={"targetUrl": "https://a.example/"}
+    )
+
+    assert refused.status_code == 401
+    assert missing.status_code == 401
+    assert (
+        refused.json()
+        == missing.json()
+        == {
+            "status": 401,
+            "error": "Unauthorized",
+            "message": "Missing or invalid API key",
+        }
+    )
+
+
+def test_stack_takes_environment_overrides(start_stack: Callable[..., Stack]) -> None:
+    custom = start_stack(SECURELINK_PUBLIC_BASE_URL="https://sl.example")
+
+    link = custom.create_link(targetUrl="https://example.com/b")
+
+    assert link["shortUrl"] == f"https://sl.example/{link['shortCode']}"
