@@ -6,6 +6,7 @@ import os
 import secrets
 import shlex
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -37,6 +38,7 @@ class Stop(Exception):
 class Service:
     name: str
     module: str
+    port_variable: str
     port: int
     process: subprocess.Popen[bytes] | None = None
 
@@ -50,6 +52,17 @@ class Service:
             stdin=subprocess.DEVNULL,
             start_new_session=True,
         )
+
+    def check_port_free(self, host: str) -> None:
+        """Fail before starting anything if another process holds the port."""
+        with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as sock:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                sock.bind((host, self.port))
+            except OSError as error:
+                where = f"{host}:{self.port} ({self.port_variable})"
+                message = f"error: {self.name} cannot listen on {where}: {error.strerror}"
+                raise Stop(1, message) from None
 
     def exit_status(self) -> int | None:
         return None if self.process is None else self.process.poll()
@@ -166,10 +179,12 @@ def main() -> int:
     env = dict(os.environ)
     server: RedisServer | None = None
     services = [
-        Service("redirector", "redirector", settings.redirector_port),
-        Service("admin API", "admin_api", settings.admin_port),
+        Service("redirector", "redirector", "SECURELINK_REDIRECTOR_PORT", settings.redirector_port),
+        Service("admin API", "admin_api", "SECURELINK_ADMIN_PORT", settings.admin_port),
     ]
     try:
+        for service in services:
+            service.check_port_free(settings.host)
         if settings.redis_url is None:
             server = RedisServer(
                 port=embedded_port,

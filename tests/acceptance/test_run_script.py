@@ -146,20 +146,49 @@ def test_run_prints_urls_and_key_serves_links_and_stops_cleanly_on_ctrl_c(
     assert (tmp_path / "data" / "redis" / "appendonlydir").is_dir()
 
 
+def _child_running(parent: int, module: str) -> int:
+    children = Path(f"/proc/{parent}/task/{parent}/children").read_text().split()
+    for pid in children:
+        if Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")[1:3] == [b"-m", module.encode()]:
+            return int(pid)
+    raise AssertionError(f"no child runs python -m {module}")
+
+
 def test_run_stops_everything_when_a_service_dies(
+    start_supervisor: StartSupervisor, supervisor_env: dict[str, str]
+) -> None:
+    supervisor = start_supervisor(supervisor_env)
+    banner = supervisor.read_until(BANNER_END)
+    redis_url = re.search(r"redis:\s+(redis://\S+)", banner)
+    assert redis_url, banner
+
+    os.kill(_child_running(supervisor.process.pid, "redirector"), signal.SIGKILL)
+    status = supervisor.wait()
+
+    assert status == 1
+    assert "error: redirector exited unexpectedly (status -9); stopping" in supervisor.stderr()
+    assert not _listening(int(supervisor_env["SECURELINK_ADMIN_PORT"]))
+    assert not _listening(int(redis_url[1].rsplit(":", 1)[1].split("/")[0]))
+
+
+def test_run_refuses_a_port_in_use_before_starting_anything(
     start_supervisor: StartSupervisor, supervisor_env: dict[str, str]
 ) -> None:
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
-        supervisor_env["SECURELINK_REDIRECTOR_PORT"] = str(taken.getsockname()[1])
+        port = taken.getsockname()[1]
+        supervisor_env["SECURELINK_ADMIN_PORT"] = str(port)
         supervisor = start_supervisor(supervisor_env)
 
-        status = supervisor.wait(60)
+        status = supervisor.wait()
 
     assert status == 1
-    assert "redirector exited unexpectedly" in supervisor.stderr()
-    assert not _listening(int(supervisor_env["SECURELINK_ADMIN_PORT"]))
+    assert (
+        f"error: admin API cannot listen on 127.0.0.1:{port} (SECURELINK_ADMIN_PORT): "
+        "Address already in use"
+    ) in supervisor.stderr()
+    assert not _listening(int(supervisor_env["SECURELINK_REDIRECTOR_PORT"]))
 
 
 def test_run_refuses_a_malformed_variable_with_status_2(
