@@ -32,6 +32,8 @@ class Settings:
     data_dir: Path = Path("./data")
     retention_seconds: int = 604800
     max_upload_bytes: int = 104857600
+    file_sweep_seconds: int = 60
+    file_grace_seconds: int = 3600
     redis_timeout_ms: int = 500
     argon2_profile: str = "owasp"
     hash_threads: int = 4
@@ -56,6 +58,8 @@ class Settings:
             data_dir=read("SECURELINK_DATA_DIR", _path, Path("./data")),
             retention_seconds=read("SECURELINK_RETENTION_SECONDS", _bounded_int(1, 10**9), 604800),
             max_upload_bytes=read("SECURELINK_MAX_UPLOAD_BYTES", _bounded_int(1, 2**62), 104857600),
+            file_sweep_seconds=read("SECURELINK_FILE_SWEEP_SECONDS", _bounded_int(1, 86400), 60),
+            file_grace_seconds=read("SECURELINK_FILE_GRACE_SECONDS", _bounded_int(1, 10**7), 3600),
             redis_timeout_ms=read("SECURELINK_REDIS_TIMEOUT_MS", _bounded_int(10, 60000), 500),
             argon2_profile=read("SECURELINK_ARGON2_PROFILE", _argon2_profile, "owasp"),
             hash_threads=read("SECURELINK_HASH_THREADS", _bounded_int(1, 64), 4),
