@@ -128,6 +128,7 @@ def _wait_until_healthy(services: list[Service], host: str, stop_signals: list[i
 
 def _banner(
     settings: Settings,
+    env: dict[str, str],
     services: list[Service],
     admin_key: str,
     key_generated: bool,
@@ -144,7 +145,7 @@ def _banner(
     body = shlex.quote('{"targetUrl":"https://example.com/"}')
     return f"""
 securelink is running
-  redirector:  {redirector}   (short links: {settings.public_base_url}/<code>)
+  redirector:  {redirector}   (short links: {env["SECURELINK_PUBLIC_BASE_URL"]}/<code>)
   admin API:   {admin}
   admin key:   {admin_key}   ({key_origin})
   redis:       {redis_line}
@@ -194,13 +195,17 @@ def main() -> int:
             )
             server.start()
             env["SECURELINK_REDIS_URL"] = server.url
+        if not env.get("SECURELINK_PUBLIC_BASE_URL"):
+            # Short links must point at the redirector even when its port was changed.
+            env["SECURELINK_PUBLIC_BASE_URL"] = f"http://localhost:{settings.redirector_port}"
         admin_key = settings.admin_key or secrets.token_urlsafe(32)
         redirector, admin = services
         redirector.start({k: v for k, v in env.items() if k != "SECURELINK_ADMIN_KEY"})
         admin.start({**env, "SECURELINK_ADMIN_KEY": admin_key})
         _wait_until_healthy(services, _connect_host(settings.host), stop_signals)
 
-        print(_banner(settings, services, admin_key, settings.admin_key is None, server))
+        banner = _banner(settings, env, services, admin_key, settings.admin_key is None, server)
+        print(banner)
         sys.stdout.flush()
         while True:
             _check_alive(services, stop_signals)

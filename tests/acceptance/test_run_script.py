@@ -81,12 +81,10 @@ class Supervisor:
 @pytest.fixture
 def supervisor_env(tmp_path: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("SECURELINK_")}
-    redirector_port = free_port()
     env.update(
         SECURELINK_DATA_DIR=str(tmp_path / "data"),
-        SECURELINK_REDIRECTOR_PORT=str(redirector_port),
+        SECURELINK_REDIRECTOR_PORT=str(free_port()),
         SECURELINK_ADMIN_PORT=str(free_port()),
-        SECURELINK_PUBLIC_BASE_URL=f"http://127.0.0.1:{redirector_port}",
         SECURELINK_ARGON2_PROFILE="test",
         PYTHONUNBUFFERED="1",
     )
@@ -129,7 +127,10 @@ def test_run_prints_urls_and_key_serves_links_and_stops_cleanly_on_ctrl_c(
         headers={"Authorization": f"Bearer {admin_key[1]}"},
     )
     assert created.status_code == 201, created.text
-    redirect = httpx.get(created.json()["shortUrl"])
+    redirector_port = supervisor_env["SECURELINK_REDIRECTOR_PORT"]
+    short_code = created.json()["shortCode"]
+    assert created.json()["shortUrl"] == f"http://localhost:{redirector_port}/{short_code}"
+    redirect = httpx.get(f"http://127.0.0.1:{redirector_port}/{short_code}")
     assert redirect.status_code == 302
     redis_port = int(redis_url[1].rsplit(":", 1)[1].split("/")[0])
 
