@@ -72,9 +72,9 @@ class Stack:
     redirector_url: str
     admin_key: str
     prefix: str
-    env: dict[str, str]
+    env: dict[str, str] = field(repr=False)
     data_dir: Path
-    services: list[Service] = field(default_factory=list)
+    services: list[Service] = field(default_factory=list, repr=False)
 
     @property
     def auth_headers(self) -> dict[str, str]:
