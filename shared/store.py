@@ -1,4 +1,4 @@
-"""The Redis connection: tight timeouts and no blind retries, because a retried script may count twice."""
+"""The Redis connection: tight timeouts, no blind retries (a retried script may count twice)."""
 
 from __future__ import annotations
 
@@ -6,13 +6,25 @@ import asyncio
 from typing import Any
 
 from redis.asyncio import Redis, RedisCluster
+from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import BusyLoadingError, ClusterDownError, TryAgainError
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
-from redis.retry import Retry
 
 from shared.settings import Settings
+
+try:
+    from redis.maint_notifications import MaintNotificationsConfig
+
+    # Left on ("auto" under RESP3), the pool skips its stale-connection check on checkout, so
+    # the first command after a Redis restart fails on a dead socket instead of reconnecting
+    # first; and a maintenance notice would relax the timeouts to 10 s.
+    _MAINTENANCE_OFF: dict[str, Any] = {
+        "maint_notifications_config": MaintNotificationsConfig(enabled=False)
+    }
+except ImportError:  # redis-py before 7 has no maintenance notifications
+    _MAINTENANCE_OFF = {}
 
 # Errors that mean "the store is not answering now", as opposed to a bug: they become 503.
 UNAVAILABLE = (
@@ -26,13 +38,23 @@ UNAVAILABLE = (
 
 
 def connect(settings: Settings, **overrides: Any) -> Any:
-    """A client that never resends a command: a script whose reply was lost may have counted."""
+    """A client that never resends a command: a script whose reply was lost may have counted.
+
+    redis-py's Redis(host=...) retries a failed command 10 times by default, re-sending it on a
+    new connection; Retry(NoBackoff(), 0) turns that off for commands and scripts alike. A pooled
+    connection that went stale while Redis restarted is still replaced before anything is sent
+    (the pool checks it on checkout), which is safe: only a resend after sending is not.
+    """
     url = settings.require_redis_url()
     timeout = settings.redis_timeout_ms / 1000
     options: dict[str, Any] = {
         "socket_timeout": timeout,
         "socket_connect_timeout": timeout,
+        # The asyncio Retry: the sync one would skip the disconnect-on-failure callback.
         "retry": Retry(NoBackoff(), 0),
+        "retry_on_error": [],
+        "health_check_interval": 0,
+        **_MAINTENANCE_OFF,
         "decode_responses": False,
         **overrides,
     }
