@@ -65,6 +65,7 @@ def test_compose_defaults_match_the_settings_defaults(compose: dict[str, Any]) -
         assert importlib.util.find_spec(f"{module}.__main__") is not None
         published = [str(mapping).rsplit(":", 2)[-2:] for mapping in service["ports"]]
         assert published == [[str(port), str(port)]]
+        assert all(str(mapping).startswith("127.0.0.1:") for mapping in service["ports"])
         assert env[port_variable] == str(port)
         assert env["SECURELINK_REDIS_URL"] == "redis://redis:6379/0"
         assert env["SECURELINK_HOST"] == "0.0.0.0"
