@@ -76,7 +76,10 @@ class Service:
 
 
 def _connect_host(bind_host: str) -> str:
-    return "127.0.0.1" if bind_host in ("0.0.0.0", "::", "") else bind_host
+    """The address to reach a service bound to bind_host, as it goes in a URL."""
+    if bind_host in ("0.0.0.0", "::", ""):
+        return "127.0.0.1"
+    return f"[{bind_host}]" if ":" in bind_host else bind_host
 
 
 def _embedded_port() -> int | None:
