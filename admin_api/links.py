@@ -8,14 +8,13 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from admin_api.validation import NewLink
 from shared.errors import Conflict, NotFound
-from shared.keys import Keys
+from shared.keys import Keys, is_valid_code
 from shared.models import FILE_KIND, Field, Link, link_from_hash, now_ms
 from shared.passwords import Passwords
 from shared.scripts import ScriptRunner
 from shared.settings import Settings
-
-from admin_api.validation import NewLink
 
 CODE_ALPHABET = string.ascii_letters + string.digits
 GENERATED_CODE_LENGTH = 10
@@ -61,7 +60,7 @@ class Links:
         )
 
     async def create(self, new: NewLink, stored_file: StoredFile | None = None) -> Link:
-        """Store the link under its custom code, or a fresh generated one; 409 if a custom code is taken."""
+        """Store the link under its custom code or a fresh one; 409 when a custom code is taken."""
         fields = await self._fields(new, stored_file)
         expire_at = ""
         if new.expires_ms is not None:
@@ -98,12 +97,16 @@ class Links:
         return fields
 
     async def get(self, code: str) -> Link:
+        if not is_valid_code(code):
+            raise NotFound()  # "..%2f", NUL, 10 KB codes: answered without a round trip
         fields = await self.redis.hgetall(self.keys.link(code))
         if not fields:
             raise NotFound()
         return self.to_link(code, fields)
 
     async def revoke(self, code: str) -> Link:
+        if not is_valid_code(code):
+            raise NotFound()
         reply = await self.scripts.run(
             "revoke_link", [self.keys.link(code)], [self.settings.retention_seconds]
         )
@@ -114,6 +117,8 @@ class Links:
     async def page(self, limit: int, cursor: str | None) -> tuple[list[Link], str | None]:
         """Newest first; entries whose link has gone are dropped from the index on the way."""
         items: list[Link] = []
+        if cursor is not None and not any(int(part) for part in cursor.split("-")):
+            return [], None  # nothing precedes stream id 0-0, and Redis refuses "(0-0"
         upper = f"({cursor}" if cursor else "+"
         last_id: str | None = None
         while len(items) < limit:

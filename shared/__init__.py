@@ -1,1 +1,1 @@
-"""Code both services need: settings, Redis access and scripts, key names, the Link model, errors."""
+"""Code both services need: settings, Redis and scripts, key names, the Link model, errors."""

@@ -1,4 +1,4 @@
-"""Errors that become the contract's JSON bodies, and the catch-all that turns surprises into a 500."""
+"""Errors that become the contract's JSON bodies, and the catch-all that answers surprises."""
 
 from __future__ import annotations
 
@@ -30,7 +30,8 @@ class ApiError(Exception):
         super().__init__(self.message)
 
     def body(self) -> dict[str, Any]:
-        return {"status": self.status, "error": HTTPStatus(self.status).phrase, "message": self.message}
+        phrase = HTTPStatus(self.status).phrase
+        return {"status": self.status, "error": phrase, "message": self.message}
 
 
 class ValidationFailed(ApiError):

@@ -1,4 +1,4 @@
-"""Key naming: every key of one link carries the link's hash tag, so scripts run on Redis Cluster."""
+"""Key naming: every key of a link carries its hash tag, so scripts run on Redis Cluster."""
 
 from __future__ import annotations
 
@@ -29,6 +29,14 @@ class Keys:
         """Wrong password tries of all clients on one link."""
         return f"{self.prefix}:pwfail:{{{code}}}"
 
+    def password_pending(self, code: str, client: str) -> str:
+        """Password checks of one client on one link that are running now."""
+        return f"{self.prefix}:pwpend:{{{code}}}:{client}"
+
+    def password_pending_all(self, code: str) -> str:
+        """Password checks of all clients on one link that are running now."""
+        return f"{self.prefix}:pwpend:{{{code}}}"
+
     @property
     def index(self) -> str:
         """A stream of created codes, newest last, for listing."""
@@ -36,12 +44,18 @@ class Keys:
 
     @property
     def api_keys(self) -> str:
-        """Hash of API key id -> record."""
-        return f"{self.prefix}:apikeys"
+        """Hash of API key id -> record (JSON); one hash tag with the digests, for MULTI."""
+        return f"{self.prefix}:{{apikeys}}:records"
 
-    def api_key_digest(self, digest: str) -> str:
-        """Lookup of an API key's SHA-256 digest -> key id."""
-        return f"{self.prefix}:apikey:{digest}"
+    @property
+    def api_key_digests(self) -> str:
+        """Hash of an enabled API key's SHA-256 digest -> key id."""
+        return f"{self.prefix}:{{apikeys}}:digests"
+
+    @property
+    def api_key_last_used(self) -> str:
+        """Hash of API key id -> last use (ms); kept apart so it never races a disable."""
+        return f"{self.prefix}:{{apikeys}}:used"
 
     @property
     def files(self) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Mapping
 from datetime import UTC, datetime
+from typing import Any
 
 import msgspec
 
@@ -105,7 +106,7 @@ def link_from_hash(
     expires = fields.get(Field.EXPIRES)
     last_viewed = fields.get(Field.LAST_VIEWED)
     is_file = fields.get(Field.KIND) == FILE_KIND
-    common = {
+    common: dict[str, Any] = {
         "short_code": code,
         "short_url": f"{public_base_url}/{code}",
         "target_url": None if is_file else fields[Field.TARGET],

@@ -15,7 +15,8 @@ SCRIPT_NAMES = (
     "resolve_link",
     "create_link",
     "revoke_link",
-    "record_password_failure",
+    "begin_password_attempt",
+    "finish_password_attempt",
     "rehash_password",
 )
 
@@ -37,6 +38,14 @@ class ResolveMode(enum.IntEnum):
     COUNT = 0  # count a view unless a password is needed
     PEEK = 1  # check only, count nothing (HEAD, previews, the password form)
     COUNT_VERIFIED = 2  # the caller verified the password: count
+
+
+class AttemptStatus(enum.IntEnum):
+    """First element of begin_password_attempt's reply."""
+
+    GO = 0  # the password may be checked now
+    LOCKED = 1  # too many wrong passwords: the second element is the wait, ms
+    BUSY = 2  # earlier checks still run: ask again shortly
 
 
 class ScriptError(RuntimeError):
@@ -80,7 +89,7 @@ class ScriptClient(Protocol):
 
 
 class ScriptRunner:
-    """Runs scripts by digest. NOSCRIPT means the script did not run, so sending it again is safe."""
+    """Runs scripts by digest; NOSCRIPT means the script did not run, so resending is safe."""
 
     def __init__(self, client: ScriptClient, scripts: dict[str, Script]) -> None:
         self.client = client
