@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import msgspec
@@ -16,7 +16,8 @@ from starlette.responses import Response
 from starlette.routing import Mount, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from admin_api.auth import Authenticator
+from admin_api.apikeys import ApiKeys, validate_key_request
+from admin_api.auth import Authenticator, authorize, require_bootstrap
 from admin_api.links import Links
 from admin_api.openapi import openapi_document
 from admin_api.validation import validate_link_request
@@ -31,17 +32,23 @@ from shared.errors import (
     api_error_handler,
     json_response,
 )
+from shared.keys import Keys
 from shared.metrics import Metrics
 from shared.models import now_ms
 from shared.passwords import Passwords
 from shared.scripts import ScriptRunner, load_scripts
+from shared.security_headers import SecurityHeaders
 from shared.settings import Settings
 from shared.store import UNAVAILABLE, connect
 
+Endpoint = Callable[[Request], Awaitable[Response]]
 MAX_JSON_BYTES = 64 * 1024
 MAX_BATCH = 1000
 MAX_PAGE = 1000
-_CURSOR = re.compile(r"[0-9]{1,20}-[0-9]{1,20}")
+# JSON only, never cached: creating a key returns its secret.
+ADMIN_HEADERS = {"X-Content-Type-Options": "nosniff", "Cache-Control": "no-store"}
+_CURSOR = re.compile(r"[0-9]{1,19}-[0-9]{1,19}")  # within Redis's 64-bit stream ids
+_LIMIT = re.compile(r"[0-9]{1,9}")
 _decode_json = msgspec.json.Decoder().decode
 
 
@@ -57,7 +64,7 @@ async def read_json_object(request: Request) -> dict[str, Any]:
             raise PayloadTooLarge(f"Request body exceeds {MAX_JSON_BYTES} bytes")
     try:
         data = _decode_json(body)
-    except (msgspec.DecodeError, RecursionError):
+    except (msgspec.DecodeError, RecursionError, UnicodeDecodeError):
         raise MalformedBody() from None
     if not isinstance(data, dict):
         raise MalformedBody()
@@ -114,16 +121,34 @@ async def revoke_link(request: Request) -> Response:
 async def list_links(request: Request) -> Response:
     errors = []
     raw_limit = request.query_params.get("limit", "50")
-    limit = int(raw_limit) if raw_limit.isdigit() else 0
+    limit = int(raw_limit) if _LIMIT.fullmatch(raw_limit) else 0  # not isdigit(): "²" is a digit
     if not 1 <= limit <= MAX_PAGE:
         errors.append(f"limit: must be an integer from 1 to {MAX_PAGE}")
-    cursor = request.query_params.get("cursor") or None
+    cursor = request.query_params.get("cursor")  # "cursor=" is no cursor from an earlier page
     if cursor is not None and not _CURSOR.fullmatch(cursor):
         errors.append("cursor: must be a nextCursor from an earlier page")
     if errors:
         raise ValidationFailed(errors)
     items, next_cursor = await links_of(request).page(limit, cursor)
     return json_response(200, {"items": items, "nextCursor": next_cursor})
+
+
+async def create_key(request: Request) -> Response:
+    require_bootstrap(request.state.caller)
+    name, read_only = validate_key_request(await read_json_object(request))
+    view, secret = await request.app.state.api_keys.create(name, read_only)
+    return json_response(201, {**view, "key": secret}, {"Location": f"/api/v1/keys/{view['id']}"})
+
+
+async def list_keys(request: Request) -> Response:
+    require_bootstrap(request.state.caller)
+    return json_response(200, {"items": await request.app.state.api_keys.list()})
+
+
+async def delete_key(request: Request) -> Response:
+    require_bootstrap(request.state.caller)
+    await request.app.state.api_keys.disable(request.path_params["key_id"])
+    return Response(status_code=204)
 
 
 async def openapi(request: Request) -> Response:
@@ -140,6 +165,7 @@ class RequireApiKey:
         if scope["type"] == "http":
             request = Request(scope)
             caller = await request.app.state.auth.authenticate(request)
+            authorize(caller, scope["method"])
             scope.setdefault("state", {})["caller"] = caller
         await self.app(scope, receive, send)
 
@@ -160,12 +186,23 @@ def _phrase(status: int) -> str:
     return HTTPStatus(status).phrase
 
 
+def resource(path: str, **handlers: Endpoint) -> Route:
+    """One route per path, so a 405's Allow header names every method the path has."""
+
+    async def dispatch(request: Request) -> Response:
+        method = "GET" if request.method == "HEAD" else request.method
+        return await handlers[method](request)
+
+    return Route(path, dispatch, methods=list(handlers))
+
+
 API_ROUTES = [
-    Route("/links", create_link, methods=["POST"]),
-    Route("/links", list_links, methods=["GET"]),
+    resource("/links", POST=create_link, GET=list_links),
     Route("/links/batch", create_batch, methods=["POST"]),
     Route("/links/{code}", get_link, methods=["GET"]),
     Route("/links/{code}/revoke", revoke_link, methods=["POST"]),
+    resource("/keys", POST=create_key, GET=list_keys),
+    Route("/keys/{key_id}", delete_key, methods=["DELETE"]),
 ]
 
 
@@ -181,10 +218,9 @@ def create_app(settings: Settings) -> Starlette:
         app.state.settings = settings
         app.state.redis = redis
         app.state.metrics = Metrics("admin_api")
-        app.state.auth = Authenticator(settings.admin_key)
-        app.state.links = Links(
-            redis=redis, scripts=runner, passwords=passwords, settings=settings
-        )
+        app.state.api_keys = ApiKeys(redis, Keys(settings.key_prefix))
+        app.state.auth = Authenticator(settings.admin_key, app.state.api_keys)
+        app.state.links = Links(redis=redis, scripts=runner, passwords=passwords, settings=settings)
         try:
             yield
         finally:
@@ -200,7 +236,7 @@ def create_app(settings: Settings) -> Starlette:
             Route("/openapi.json", openapi, methods=["GET"]),
             Mount("/api/v1", routes=API_ROUTES, middleware=[Middleware(RequireApiKey)]),
         ],
-        middleware=[Middleware(CatchAll)],
+        middleware=[Middleware(SecurityHeaders, headers=ADMIN_HEADERS), Middleware(CatchAll)],
         exception_handlers=handlers,
         lifespan=lifespan,
     )

@@ -1,14 +1,17 @@
-"""API keys: the bootstrap key is kept only as its SHA-256 digest and compared in constant time."""
+"""Who may call: the bootstrap key (from the environment) and named keys (in Redis), by digest."""
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 from dataclasses import dataclass
 
 from starlette.requests import Request
 
-from shared.errors import Unauthorized
+from admin_api.apikeys import ApiKeys, digest
+from shared.errors import Forbidden, Unauthorized
+
+BOOTSTRAP = "bootstrap"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -18,14 +21,17 @@ class Caller:
     key_id: str
     read_only: bool = False
 
-
-def digest(key: str) -> str:
-    return hashlib.sha256(key.encode()).hexdigest()
+    @property
+    def is_bootstrap(self) -> bool:
+        return self.key_id == BOOTSTRAP
 
 
 class Authenticator:
-    def __init__(self, bootstrap_key: str | None) -> None:
+    """No cache: a disabled key is refused on its very next request, in every process."""
+
+    def __init__(self, bootstrap_key: str | None, api_keys: ApiKeys) -> None:
         self._bootstrap_digest = digest(bootstrap_key) if bootstrap_key else None
+        self._api_keys = api_keys
 
     async def authenticate(self, request: Request) -> Caller:
         """The Bearer key's caller, or 401."""
@@ -37,5 +43,20 @@ class Authenticator:
         if self._bootstrap_digest is not None and hmac.compare_digest(
             presented_digest, self._bootstrap_digest
         ):
-            return Caller("bootstrap")
-        raise Unauthorized()
+            return Caller(BOOTSTRAP)
+        record = await self._api_keys.find(presented_digest)
+        if record is None:
+            raise Unauthorized()
+        return Caller(record.id, read_only=record.read_only)
+
+
+def authorize(caller: Caller, method: str) -> None:
+    """A read-only key may look but not change anything."""
+    if caller.read_only and method not in SAFE_METHODS:
+        raise Forbidden("This API key is read-only")
+
+
+def require_bootstrap(caller: Caller) -> None:
+    """Named keys never mint or disable keys: a leaked one cannot make itself a successor."""
+    if not caller.is_bootstrap:
+        raise Forbidden("Only the bootstrap key may manage API keys")

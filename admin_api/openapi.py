@@ -1,12 +1,201 @@
-"""The OpenAPI 3.1 document of the admin API, kept beside the routes it describes."""
+"""The OpenAPI 3.1 document of the admin API, kept beside the routes it describes.
+
+Schemathesis fuzzes the API against this document (tests/admin_api/test_fuzz.py), so every
+schema says exactly what the server accepts: a body the schema allows is created, one it
+forbids is refused. Unknown body fields are ignored, hence no `additionalProperties: false`.
+"""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from shared.settings import Settings
 
+CODE_PATTERN = "^[A-Za-z0-9_-]{4,64}$"
+# What normalize_url accepts without rewriting: http(s), a plain host, optional port, path,
+# query and fragment of URL-safe characters. The server also accepts Unicode hosts (stored in
+# punycode) and IPv6 literals; this pattern documents the common subset.
+TARGET_URL_PATTERN = (
+    "^[Hh][Tt][Tt][Pp][Ss]?://[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+    "(\\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*(:[1-9][0-9]{0,3})?"
+    "(/[A-Za-z0-9._~!$&'()*+,;=:@%/-]*)?(\\?[A-Za-z0-9._~!$&'()*+,;=:@%/?-]*)?"
+    "(#[A-Za-z0-9._~!$&'()*+,;=:@%/?-]*)?$"
+)
+CURSOR_PATTERN = "^[0-9]{1,19}-[0-9]{1,19}$"
+# 1 to 100 characters, at least one not a space, none a control character.
+KEY_NAME_PATTERN = (
+    "^[^\\x00-\\x1f\\x7f-\\x9f]*[^\\s\\x00-\\x1f\\x7f-\\x9f][^\\x00-\\x1f\\x7f-\\x9f]*$"
+)
+KEY_ID_PATTERN = "^[0-9a-f]{16}$"
+
 _NULLABLE_STRING = {"type": ["string", "null"]}
+_NULLABLE_DATE_TIME = {"type": ["string", "null"], "format": "date-time"}
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _response(
+    description: str, schema: str | None = None, headers: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    response: dict[str, Any] = {"description": description}
+    if schema is not None:
+        response["content"] = {"application/json": {"schema": _ref(schema)}}
+    if headers:
+        response["headers"] = headers
+    return response
+
+
+def _json_body(schema: str) -> dict[str, Any]:
+    return {"required": True, "content": {"application/json": {"schema": _ref(schema)}}}
+
+
+def _header(description: str, schema: dict[str, Any] | None = None) -> dict[str, Any]:
+    return {"description": description, "required": True, "schema": schema or {"type": "string"}}
+
+
+UNAUTHORIZED = _response(
+    "Missing or invalid API key",
+    "Error",
+    {"WWW-Authenticate": _header("Always `Bearer`", {"type": "string", "const": "Bearer"})},
+)
+READ_ONLY = _response("The API key is read-only", "Error")
+BOOTSTRAP_ONLY = _response("Only the bootstrap key may manage API keys", "Error")
+UNAVAILABLE = _response(
+    "Redis is not answering; retry shortly",
+    "Error",
+    {"Retry-After": _header("Seconds to wait", {"type": "string", "pattern": "^[0-9]+$"})},
+)
+TOO_LARGE = _response("Body over 64 KiB", "Error")
+BAD_BODY = _response("Validation failed, or the body is not a JSON object", "ValidationError")
+NOT_FOUND = _response("Unknown code", "Error")
+
+
+def _protected(responses: dict[str, Any], *, writes: bool = False) -> dict[str, Any]:
+    """Every /api/v1 route: 401 without a valid key, 503 while Redis is down."""
+    extra = {"401": UNAUTHORIZED, "503": UNAVAILABLE}
+    if writes:
+        extra["403"] = READ_ONLY
+    return {**responses, **extra}
+
+
+def _link_request(now: datetime) -> dict[str, Any]:
+    # The server accepts any future instant up to year 9999. JSON Schema cannot say "future",
+    # so the document promises a subset that is always future: from next year on.
+    next_year = now.year + 1
+    return {
+        "type": "object",
+        "required": ["targetUrl"],
+        "properties": {
+            "targetUrl": {
+                "type": "string",
+                "minLength": 1,
+                "maxLength": 2048,
+                "pattern": TARGET_URL_PATTERN,
+                "description": "Absolute http(s) URL; Unicode hosts are stored in punycode",
+            },
+            "expiresAt": {
+                "type": ["string", "null"],
+                "format": "date-time",
+                "pattern": _year_at_least(next_year),
+                "description": "ISO 8601 with offset, in the future (any future instant is "
+                "accepted; the pattern documents years from next year to 9999)",
+            },
+            "maxViews": {"type": ["integer", "null"], "minimum": 1, "maximum": 2147483647},
+            "password": {"type": ["string", "null"], "minLength": 1, "maxLength": 1024},
+            "customCode": {"type": ["string", "null"], "pattern": CODE_PATTERN},
+        },
+    }
+
+
+def _year_at_least(year: int) -> str:
+    """A pattern for the years `year` to 9998 (9999 is left out: an offset could push it past)."""
+    blocks: list[tuple[str, int, int]] = []  # (leading digits, next digit, free digits)
+    current = year
+    while current <= 9998:
+        free = 3
+        while free and (current % 10**free or current + 10**free - 1 > 9998):
+            free -= 1
+        text = f"{current:04d}"[: 4 - free]
+        blocks.append((text[:-1], int(text[-1]), free))
+        current += 10**free
+    groups: dict[tuple[str, int], list[int]] = {}  # consecutive digits: one character class
+    for head, digit, free in blocks:
+        groups.setdefault((head, free), []).append(digit)
+    alternatives = [
+        f"{head}[{min(digits)}-{max(digits)}]" + "[0-9]" * free
+        for (head, free), digits in groups.items()
+    ]
+    return f"^({'|'.join(alternatives)})-"
+
+
+LINK = {
+    "type": "object",
+    "required": [
+        "shortCode",
+        "shortUrl",
+        "targetUrl",
+        "kind",
+        "expiresAt",
+        "maxViews",
+        "views",
+        "remainingViews",
+        "passwordProtected",
+        "status",
+        "createdAt",
+        "lastViewedAt",
+    ],
+    "properties": {
+        "shortCode": {"type": "string", "pattern": CODE_PATTERN},
+        "shortUrl": {"type": "string"},
+        "targetUrl": _NULLABLE_STRING,
+        "kind": {"type": "string", "enum": ["url", "file"]},
+        "expiresAt": _NULLABLE_DATE_TIME,
+        "maxViews": {"type": ["integer", "null"], "minimum": 1},
+        "views": {"type": "integer", "minimum": 0},
+        "remainingViews": {"type": ["integer", "null"], "minimum": 0},
+        "passwordProtected": {"type": "boolean"},
+        "status": {"type": "string", "enum": ["active", "expired", "exhausted", "revoked"]},
+        "createdAt": {"type": "string", "format": "date-time"},
+        "lastViewedAt": _NULLABLE_DATE_TIME,
+        "fileName": {"type": "string"},
+        "fileSize": {"type": "integer", "minimum": 0},
+        "contentType": {"type": "string"},
+    },
+}
+
+API_KEY = {
+    "type": "object",
+    "required": ["id", "name", "readOnly", "createdAt", "lastUsedAt", "disabledAt"],
+    "properties": {
+        "id": {"type": "string", "pattern": KEY_ID_PATTERN},
+        "name": {"type": "string"},
+        "readOnly": {"type": "boolean"},
+        "createdAt": {"type": "string", "format": "date-time"},
+        "lastUsedAt": {**_NULLABLE_DATE_TIME, "description": "Noted at most once a minute"},
+        "disabledAt": _NULLABLE_DATE_TIME,
+    },
+}
+
+NEW_API_KEY = {
+    "type": "object",
+    "required": [*API_KEY["required"], "key"],
+    "properties": {
+        **API_KEY["properties"],  # type: ignore[dict-item]
+        "key": {"type": "string", "description": "The secret: shown this once, never again"},
+    },
+}
+
+API_KEY_REQUEST = {
+    "type": "object",
+    "required": ["name"],
+    "properties": {
+        "name": {"type": "string", "minLength": 1, "maxLength": 100, "pattern": KEY_NAME_PATTERN},
+        "readOnly": {"type": ["boolean", "null"], "description": "Default false"},
+    },
+}
 
 
 def _error(with_errors: bool = False) -> dict[str, Any]:
@@ -14,151 +203,217 @@ def _error(with_errors: bool = False) -> dict[str, Any]:
         "status": {"type": "integer"},
         "error": {"type": "string"},
         "message": {"type": "string"},
+        "referenceId": {"type": "string"},
     }
     if with_errors:
         properties["errors"] = {"type": "array", "items": {"type": "string"}}
     return {"type": "object", "required": ["status", "error", "message"], "properties": properties}
 
 
-def _response(description: str, schema: str) -> dict[str, Any]:
+def _path_parameter(name: str, pattern: str) -> dict[str, Any]:
     return {
-        "description": description,
-        "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{schema}"}}},
+        "name": name,
+        "in": "path",
+        "required": True,
+        "schema": {"type": "string", "pattern": pattern},
     }
 
 
-LINK_REQUEST = {
-    "type": "object",
-    "required": ["targetUrl"],
-    "properties": {
-        "targetUrl": {"type": "string", "format": "uri", "maxLength": 2048},
-        "expiresAt": {"type": ["string", "null"], "format": "date-time"},
-        "maxViews": {"type": ["integer", "null"], "minimum": 1, "maximum": 2147483647},
-        "password": {"type": ["string", "null"], "minLength": 1, "maxLength": 1024},
-        "customCode": {"type": ["string", "null"], "pattern": "^[A-Za-z0-9_-]{4,64}$"},
-    },
-}
-
-LINK = {
-    "type": "object",
-    "required": [
-        "shortCode", "shortUrl", "targetUrl", "kind", "expiresAt", "maxViews", "views",
-        "remainingViews", "passwordProtected", "status", "createdAt", "lastViewedAt",
-    ],
-    "properties": {
-        "shortCode": {"type": "string"},
-        "shortUrl": {"type": "string"},
-        "targetUrl": _NULLABLE_STRING,
-        "kind": {"type": "string", "enum": ["url", "file"]},
-        "expiresAt": _NULLABLE_STRING,
-        "maxViews": {"type": ["integer", "null"]},
-        "views": {"type": "integer", "minimum": 0},
-        "remainingViews": {"type": ["integer", "null"], "minimum": 0},
-        "passwordProtected": {"type": "boolean"},
-        "status": {"type": "string", "enum": ["active", "expired", "exhausted", "revoked"]},
-        "createdAt": {"type": "string"},
-        "lastViewedAt": _NULLABLE_STRING,
-        "fileName": {"type": "string"},
-        "fileSize": {"type": "integer"},
-        "contentType": {"type": "string"},
-    },
-}
-
-CODE_PARAMETER = {
-    "name": "code",
-    "in": "path",
-    "required": True,
-    "schema": {"type": "string"},
-}
-
-UNAUTHORIZED = _response("Missing or invalid API key", "Error")
+CODE_PARAMETER = _path_parameter("code", CODE_PATTERN)
+LOCATION = {"Location": _header("/api/v1/links/{shortCode}")}
+PUBLIC: list[dict[str, list[str]]] = []  # no security requirement
 
 
-def openapi_document(settings: Settings) -> dict[str, Any]:
-    """Built per request from constants: cheap, and the admin API is not a hot path."""
+def _paths() -> dict[str, Any]:
     return {
-        "openapi": "3.1.0",
-        "info": {"title": "securelink admin API", "version": "1.0.0"},
-        "servers": [{"url": "/"}],
-        "security": [{"bearer": []}],
-        "paths": {
-            "/api/v1/links": {
-                "post": {
-                    "summary": "Create a short link",
-                    "requestBody": {
-                        "required": True,
-                        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/CreateLinkRequestDto"}}},
-                    },
-                    "responses": {
-                        "201": _response("Created", "Link"),
-                        "400": _response("Validation failed or malformed JSON", "ValidationError"),
-                        "401": UNAUTHORIZED,
+        "/api/v1/links": {
+            "post": {
+                "summary": "Create a short link",
+                "requestBody": _json_body("CreateLinkRequestDto"),
+                "responses": _protected(
+                    {
+                        "201": _response("Created", "Link", LOCATION),
+                        "400": BAD_BODY,
                         "409": _response("customCode is taken", "Error"),
-                        "413": _response("Body over 64 KiB", "Error"),
+                        "413": TOO_LARGE,
                     },
-                },
-                "get": {
-                    "summary": "List links, newest first",
-                    "parameters": [
-                        {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 1000}},
-                        {"name": "cursor", "in": "query", "schema": {"type": "string"}},
-                    ],
-                    "responses": {
+                    writes=True,
+                ),
+            },
+            "get": {
+                "summary": "List links, newest first",
+                "parameters": [
+                    {
+                        "name": "limit",
+                        "in": "query",
+                        "schema": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 50},
+                    },
+                    {
+                        "name": "cursor",
+                        "in": "query",
+                        "description": "nextCursor of the previous page",
+                        "schema": {"type": "string", "pattern": CURSOR_PATTERN},
+                    },
+                ],
+                "responses": _protected(
+                    {
                         "200": _response("A page of links", "LinkPage"),
                         "400": _response("Bad limit or cursor", "ValidationError"),
-                        "401": UNAUTHORIZED,
-                    },
-                },
+                    }
+                ),
             },
-            "/api/v1/links/batch": {
-                "post": {
-                    "summary": "Create up to 1000 links, each on its own",
-                    "requestBody": {
-                        "required": True,
-                        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/BatchRequest"}}},
-                    },
-                    "responses": {
+        },
+        "/api/v1/links/batch": {
+            "post": {
+                "summary": "Create up to 1000 links, each on its own",
+                "requestBody": _json_body("BatchRequest"),
+                "responses": _protected(
+                    {
                         "200": _response("One result per item, in request order", "BatchResponse"),
-                        "400": _response("Not a list of 1 to 1000 items", "ValidationError"),
-                        "401": UNAUTHORIZED,
-                        "413": _response("Body over 64 KiB", "Error"),
+                        "400": BAD_BODY,
+                        "413": TOO_LARGE,
                     },
-                },
+                    writes=True,
+                ),
             },
-            "/api/v1/links/{code}": {
-                "get": {
-                    "summary": "A link with its views and status as of now",
-                    "parameters": [CODE_PARAMETER],
-                    "responses": {
-                        "200": _response("The link", "Link"),
-                        "401": UNAUTHORIZED,
-                        "404": _response("Unknown code", "Error"),
-                    },
-                },
+        },
+        "/api/v1/links/{code}": {
+            "get": {
+                "summary": "A link with its views and status as of now",
+                "parameters": [CODE_PARAMETER],
+                "responses": _protected({"200": _response("The link", "Link"), "404": NOT_FOUND}),
             },
-            "/api/v1/links/{code}/revoke": {
-                "post": {
-                    "summary": "Revoke a link (idempotent)",
-                    "parameters": [CODE_PARAMETER],
-                    "responses": {
-                        "200": _response("The revoked link", "Link"),
-                        "401": UNAUTHORIZED,
-                        "404": _response("Unknown code", "Error"),
-                    },
+        },
+        "/api/v1/links/{code}/revoke": {
+            "post": {
+                "summary": "Revoke a link (idempotent)",
+                "parameters": [CODE_PARAMETER],
+                "responses": _protected(
+                    {"200": _response("The revoked link", "Link"), "404": NOT_FOUND}, writes=True
+                ),
+            },
+        },
+        "/api/v1/keys": {
+            "post": {
+                "summary": "Make a named API key (bootstrap key only); its secret is shown once",
+                "requestBody": _json_body("CreateApiKeyRequest"),
+                "responses": _protected(
+                    {
+                        "201": _response(
+                            "Created",
+                            "NewApiKey",
+                            {"Location": _header("/api/v1/keys/{id}")},
+                        ),
+                        "400": BAD_BODY,
+                        "403": BOOTSTRAP_ONLY,
+                        "413": TOO_LARGE,
+                    }
+                ),
+            },
+            "get": {
+                "summary": "Named API keys, oldest first (bootstrap key only); never the secrets",
+                "responses": _protected(
+                    {"200": _response("The keys", "ApiKeyList"), "403": BOOTSTRAP_ONLY}
+                ),
+            },
+        },
+        "/api/v1/keys/{id}": {
+            "delete": {
+                "summary": "Disable a named API key at once (bootstrap key only; idempotent)",
+                "parameters": [_path_parameter("id", KEY_ID_PATTERN)],
+                "responses": _protected(
+                    {
+                        "204": _response("Disabled"),
+                        "403": BOOTSTRAP_ONLY,
+                        "404": _response("Unknown key id", "Error"),
+                    }
+                ),
+            },
+        },
+        "/openapi.json": {
+            "get": {
+                "summary": "This document",
+                "security": PUBLIC,
+                "responses": {
+                    "200": {
+                        "description": "OpenAPI 3.1",
+                        "content": {"application/json": {"schema": {"type": "object"}}},
+                    }
                 },
             },
         },
+        "/-/healthz": {
+            "get": {
+                "summary": "200 while the process runs",
+                "security": PUBLIC,
+                "responses": {
+                    "200": {
+                        "description": "Alive",
+                        "content": {"text/plain": {"schema": {"type": "string"}}},
+                    }
+                },
+            },
+        },
+        "/-/readyz": {
+            "get": {
+                "summary": "200 when Redis answers, else 503",
+                "security": PUBLIC,
+                "responses": {
+                    "200": {
+                        "description": "Ready",
+                        "content": {
+                            "application/json": {
+                                "schema": {
+                                    "type": "object",
+                                    "required": ["status"],
+                                    "properties": {"status": {"const": "ready"}},
+                                }
+                            }
+                        },
+                    },
+                    "503": UNAVAILABLE,
+                },
+            },
+        },
+        "/-/metrics": {
+            "get": {
+                "summary": "Prometheus text format",
+                "security": PUBLIC,
+                "responses": {
+                    "200": {
+                        "description": "Metrics",
+                        "content": {"text/plain": {"schema": {"type": "string"}}},
+                    }
+                },
+            },
+        },
+    }
+
+
+def openapi_document(settings: Settings, now: datetime | None = None) -> dict[str, Any]:
+    """Built per request (the expiresAt pattern follows the clock); the admin API is not hot."""
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "securelink admin API",
+            "version": "1.0.0",
+            "description": "Every /api/v1 route needs `Authorization: Bearer <key>`. "
+            "Unknown body fields are ignored.",
+        },
+        "servers": [{"url": "/"}],
+        "security": [{"bearer": []}],
+        "paths": _paths(),
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
             "schemas": {
-                "CreateLinkRequestDto": LINK_REQUEST,
+                "CreateLinkRequestDto": _link_request(now or datetime.now(UTC)),
                 "Link": LINK,
                 "LinkPage": {
                     "type": "object",
                     "required": ["items", "nextCursor"],
                     "properties": {
-                        "items": {"type": "array", "items": {"$ref": "#/components/schemas/Link"}},
-                        "nextCursor": _NULLABLE_STRING,
+                        "items": {"type": "array", "items": _ref("Link")},
+                        "nextCursor": {"type": ["string", "null"], "pattern": CURSOR_PATTERN},
                     },
                 },
                 "BatchRequest": {
@@ -169,7 +424,11 @@ def openapi_document(settings: Settings) -> dict[str, Any]:
                             "type": "array",
                             "minItems": 1,
                             "maxItems": 1000,
-                            "items": {"$ref": "#/components/schemas/CreateLinkRequestDto"},
+                            # Any item is taken: a bad one gets its own 400 in `results`.
+                            "items": {
+                                "description": "A CreateLinkRequestDto; each item is checked "
+                                "on its own and an invalid one is reported in its result"
+                            },
                         }
                     },
                 },
@@ -183,14 +442,22 @@ def openapi_document(settings: Settings) -> dict[str, Any]:
                                 "type": "object",
                                 "required": ["index", "status"],
                                 "properties": {
-                                    "index": {"type": "integer"},
-                                    "status": {"type": "integer"},
-                                    "link": {"$ref": "#/components/schemas/Link"},
+                                    "index": {"type": "integer", "minimum": 0},
+                                    "status": {"type": "integer", "enum": [201, 400, 409]},
+                                    "link": _ref("Link"),
                                     "errors": {"type": "array", "items": {"type": "string"}},
                                 },
                             },
                         }
                     },
+                },
+                "CreateApiKeyRequest": API_KEY_REQUEST,
+                "ApiKey": API_KEY,
+                "NewApiKey": NEW_API_KEY,
+                "ApiKeyList": {
+                    "type": "object",
+                    "required": ["items"],
+                    "properties": {"items": {"type": "array", "items": _ref("ApiKey")}},
                 },
                 "Error": _error(),
                 "ValidationError": _error(with_errors=True),

@@ -16,6 +16,7 @@ from shared.keys import is_valid_code
 MAX_URL_LENGTH = 2048
 MAX_VIEWS = 2**31 - 1
 MAX_PASSWORD_LENGTH = 1024
+MAX_EXPIRES_MS = 253402300799999  # 9999-12-31T23:59:59.999Z, the last instant a Link can show
 _DECIMAL = re.compile(r"[+-]?[0-9]+")
 
 
@@ -95,15 +96,21 @@ def _expires_at(value: Any, now_ms: int, errors: list[str]) -> int | None:
     if value is None:
         return None
     moment = None
-    if isinstance(value, str) and "T" in value.upper():
+    # RFC 3339 allows a lower-case "t" and "z"; Python 3.11 reads only upper case.
+    text = value.upper() if isinstance(value, str) else ""
+    if "T" in text:
         try:
-            moment = datetime.fromisoformat(value)
+            moment = datetime.fromisoformat(text)
         except ValueError:
             moment = None
     if moment is None or moment.tzinfo is None:
         errors.append("expiresAt: must be an ISO 8601 date-time with offset")
         return None
     ms = int(moment.timestamp() * 1000)
+    if ms > MAX_EXPIRES_MS:
+        # e.g. 9999-12-31T23:59:59-14:00: past year 9999 in UTC, which ISO 8601 cannot write.
+        errors.append("expiresAt: must be an ISO 8601 date-time with offset")
+        return None
     if ms <= now_ms:
         errors.append("expiresAt: must be a future date")
         return None
@@ -115,6 +122,8 @@ def _max_views(value: Any, from_form: bool, errors: list[str]) -> int | None:
         return None
     if from_form and isinstance(value, str) and _DECIMAL.fullmatch(value.strip()):
         value = int(value.strip())
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)  # JSON has one number type: 5.0 is the integer 5 (as JSON Schema says)
     if isinstance(value, bool) or not isinstance(value, int):
         errors.append("maxViews: must be an integer")
         return None

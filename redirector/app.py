@@ -24,6 +24,7 @@ from shared.errors import CatchAll, json_response
 from shared.keys import Keys, is_valid_code
 from shared.metrics import Metrics
 from shared.scripts import ResolveMode, ResolveStatus, ScriptRunner, load_scripts
+from shared.security_headers import SecurityHeaders
 from shared.settings import Settings
 from shared.store import UNAVAILABLE, connect
 
@@ -204,7 +205,18 @@ def create_app(settings: Settings) -> Starlette:
             Route("/{code}", follow, methods=["GET", "HEAD"]),
             Route("/{code}", submit_password, methods=["POST"]),
         ],
-        middleware=[Middleware(CatchAll)],
+        middleware=[
+            # Every response, health and metrics too; Responder's own values win where set.
+            Middleware(
+                SecurityHeaders,
+                headers={
+                    "X-Content-Type-Options": "nosniff",
+                    "Referrer-Policy": settings.referrer_policy,
+                },
+                html_headers={"Content-Security-Policy": pages.CONTENT_SECURITY_POLICY},
+            ),
+            Middleware(CatchAll),
+        ],
         exception_handlers={HTTPException: http_error},
         lifespan=lifespan,
     )
