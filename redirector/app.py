@@ -17,7 +17,7 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, Response
 from starlette.routing import Route
 
-from redirector import pages
+from redirector import pages, previews
 from redirector.negotiation import prefers_json
 from shared import health
 from shared.errors import CatchAll, json_response
@@ -148,6 +148,8 @@ async def follow(request: Request) -> Response:
     code = request.path_params["code"]
     if not is_valid_code(code):
         return state.responder.not_found(request)
+    if previews.request_is_preview(request):
+        return await previews.preview_response(request, code)
     mode = ResolveMode.PEEK if request.method == "HEAD" else ResolveMode.COUNT
     try:
         resolution = await state.resolver.resolve(code, mode)

@@ -15,9 +15,10 @@ STYLE = (
 )
 _STYLE_HASH = base64.b64encode(hashlib.sha256(STYLE.encode()).digest()).decode()
 
+# No form-action: browsers check it against the redirect that follows a form post too, and
+# the 303 of a right password leads to the link's target, which the page must not name.
 CONTENT_SECURITY_POLICY = (
-    f"default-src 'none'; style-src 'sha256-{_STYLE_HASH}'; form-action 'self'; "
-    "frame-ancestors 'none'; base-uri 'none'"
+    f"default-src 'none'; style-src 'sha256-{_STYLE_HASH}'; frame-ancestors 'none'; base-uri 'none'"
 )
 
 PAGE_HEADERS = {
@@ -41,6 +42,14 @@ def page(title: str, body_html: str) -> bytes:
 
 def message_page(title: str, message: str) -> bytes:
     return page(title, f"<h1>{escape(title)}</h1><p>{escape(message)}</p>")
+
+
+def preview_page() -> bytes:
+    """What link-preview bots see: nothing about the target, so unfurling spends no view."""
+    return page(
+        "Shared link",
+        "<h1>Shared link</h1><p>Open this link in your browser to continue.</p>",
+    )
 
 
 def password_page(error: str | None = None) -> bytes:

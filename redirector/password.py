@@ -1,123 +1,196 @@
-"""POST /{code}: verify a link's password, limit guessing, then count the view atomically."""
+"""POST /{code}: verify a link's password, limit guessing, then count the view atomically.
+
+Guessing limits (wrong passwords, counted in Redis under the link's hash tag):
+- one client on one link: 5 in a window; the 6th try gets 429 with Retry-After;
+- one link from all clients together: 100 in a window, a ceiling on distributed guessing.
+  One client alone can never reach it (it stops at 5), so it takes 20 clients; and the lock
+  lasts only until the window closes.
+A window is 15 minutes from its first failure and is never extended, so every lock-out ends
+by itself. A client is its IP address, or the /64 network of an IPv6 address. A right
+password clears that client's own count.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import ipaddress
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
 
 import msgspec
 from starlette.requests import Request
 from starlette.responses import Response
 
-from redirector.app import Resolution
-from shared.scripts import ResolveMode, ResolveStatus
+from redirector.negotiation import prefers_json
+from shared.keys import is_valid_code
+from shared.scripts import AttemptStatus, ResolveMode, ResolveStatus
 from shared.store import UNAVAILABLE
 
-# Wrong tries allowed per client and link in one window; the next one gets 429.
+if TYPE_CHECKING:
+    from redirector.app import Responder
+
 CLIENT_FAILURE_LIMIT = 5
-# Wrong tries allowed per link from all clients together in one window: a ceiling on
-# distributed guessing. Each window starts at its first failure and is never extended,
-# so a lock-out ends by itself.
 LINK_FAILURE_LIMIT = 100
 FAILURE_WINDOW_SECONDS = 15 * 60
-MAX_PASSWORD_BODY = 8 * 1024
+# A running check holds its place this long at most (a process that died mid-check frees it).
+RUNNING_HOLD_MS = 30_000
+# How long a request waits for earlier checks of the same client (or link) to finish.
+BUSY_WAIT_SECONDS = 5.0
+BUSY_POLL_SECONDS = 0.02
+# 1024 characters of 4-byte UTF-8, percent-encoded, fit.
+MAX_PASSWORD_BODY = 16 * 1024
+
+ENTER_PASSWORD = "Enter the password."
+WRONG_PASSWORD = "Wrong password. Try again."
+LOCKED_OUT = "Too many wrong passwords. Try again later."
+TOO_BUSY = "Too many password attempts at once. Try again in a moment."
 
 
-class _BadBody(Exception):
+class BadBody(Exception):
+    """The body is not a form or a JSON object we can read."""
+
+
+class BodyTooLarge(Exception):
     pass
 
 
 async def read_password(request: Request) -> str | None:
     """The `password` form field or JSON member; None when absent."""
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type == "multipart/form-data":
+        return await _multipart_password(request)
     body = bytearray()
     async for chunk in request.stream():
         body += chunk
         if len(body) > MAX_PASSWORD_BODY:
-            raise _BadBody()
-    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if content_type == "application/json":
+            raise BodyTooLarge()
+    if content_type == "application/json" or content_type.endswith("+json"):
         try:
             data = msgspec.json.decode(body)
         except msgspec.DecodeError:
-            raise _BadBody() from None
-        value = data.get("password") if isinstance(data, dict) else None
+            raise BadBody() from None
+        if not isinstance(data, dict):
+            raise BadBody()
+        value = data.get("password")
         return value if isinstance(value, str) else None
     try:
         fields = parse_qs(body.decode(), keep_blank_values=True, max_num_fields=20)
     except (UnicodeDecodeError, ValueError):
-        raise _BadBody() from None
+        raise BadBody() from None
     values = fields.get("password")
     return values[0] if values else None
 
 
-async def submit(request: Request) -> Response:
-    state = request.app.state
-    responder = state.responder
-    code = request.path_params["code"]
-    from shared.keys import is_valid_code
+async def _multipart_password(request: Request) -> str | None:
+    from starlette.exceptions import HTTPException
 
+    try:
+        async with request.form(
+            max_files=0, max_fields=20, max_part_size=MAX_PASSWORD_BODY
+        ) as form:
+            value = form.get("password")
+    except HTTPException:
+        raise BadBody() from None
+    return value if isinstance(value, str) else None
+
+
+@lru_cache(maxsize=4096)
+def client_id(host: str) -> str:
+    """Who is guessing: the IP address, or the /64 network of an IPv6 one (a whole
+    /64 usually belongs to one subscriber, so single addresses would be free to switch)."""
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return host[:64]
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.IPv6Network((address, 64), strict=False))
+    return str(address)
+
+
+async def submit(request: Request) -> Response:
+    """Right password: 303 to the target and one view; wrong: 401 and the form again."""
+    state = request.app.state
+    responder: Responder = state.responder
+    code = request.path_params["code"]
     if not is_valid_code(code):
         return responder.not_found(request)
-    client = request.client.host if request.client else "unknown"
-    client_key = state.keys.password_failures(code, client)
-    link_key = state.keys.password_failures_all(code)
     try:
-        retry_after = await _locked_for(state.redis, client_key, link_key)
-        if retry_after:
-            return _too_many(request, retry_after)
-        peek: Resolution = await state.resolver.resolve(code, ResolveMode.PEEK)
+        peek = await state.resolver.resolve(code, ResolveMode.PEEK)
         if peek.status is ResolveStatus.OK:
             # No password on this link: a POST follows it like a GET would.
             resolution = await state.resolver.resolve(code, ResolveMode.COUNT)
+            state.metrics.inc("securelink_resolutions_total", resolution.status.name.lower())
             return responder.outcome(request, resolution, redirect_status=303)
         if peek.status is not ResolveStatus.PASSWORD_REQUIRED:
             return responder.outcome(request, peek)
         try:
             password = await read_password(request)
-        except _BadBody:
-            return responder.password_form(request, "Enter the password.", status=400)
+        except BodyTooLarge:
+            return responder.error(request, 413, "Request body is too large")
+        except BadBody:
+            return _ask_again(request, 400, ENTER_PASSWORD, "Malformed request body")
         if not password:
-            return responder.password_form(request, "Enter the password.", status=401)
-        assert peek.password_hash is not None
-        matches, new_hash = await state.passwords.verify(peek.password_hash, password)
-        if not matches:
-            mine, _, ttl_ms = await state.scripts.run(
-                "record_password_failure", [client_key, link_key], [FAILURE_WINDOW_SECONDS]
-            )
-            state.metrics.inc("securelink_resolutions_total", "wrong_password")
-            return responder.password_form(request, "That password is not right.", status=401)
-        if new_hash is not None:
-            await state.scripts.run(
-                "rehash_password", [state.keys.link(code)], [peek.password_hash, new_hash]
-            )
-        # Verified: the counting call re-checks expiry, revocation and remaining views.
-        resolution = await state.resolver.resolve(code, ResolveMode.COUNT_VERIFIED)
+            return _ask_again(request, 401, ENTER_PASSWORD, "Password required")
+        return await _check(request, code, peek.password_hash, password)
     except UNAVAILABLE:
         return responder.unavailable(request)
+
+
+async def _check(request: Request, code: str, stored: str, password: str) -> Response:
+    state = request.app.state
+    keys = state.keys
+    client = client_id(request.client.host if request.client else "unknown")
+    counters = [
+        keys.password_failures(code, client),
+        keys.password_failures_all(code),
+        keys.password_pending(code, client),
+        keys.password_pending_all(code),
+    ]
+    status, wait_ms = await _begin(state.scripts, counters)
+    if status is AttemptStatus.LOCKED:
+        state.metrics.inc("securelink_resolutions_total", "password_locked")
+        return _too_many(request, LOCKED_OUT, -(-wait_ms // 1000))
+    if status is AttemptStatus.BUSY:
+        return _too_many(request, TOO_BUSY, 1)
+    # From here the place is held; if anything below fails it is freed by its expiry.
+    matches, new_hash = await state.passwords.verify(stored, password)
+    wrong = 0 if matches else 1
+    await state.scripts.run("finish_password_attempt", counters, [wrong, FAILURE_WINDOW_SECONDS])
+    if not matches:
+        state.metrics.inc("securelink_resolutions_total", "wrong_password")
+        return _ask_again(request, 401, WRONG_PASSWORD, WRONG_PASSWORD)
+    if new_hash is not None:
+        await state.scripts.run("rehash_password", [keys.link(code)], [stored, new_hash])
+    # Verified: this counting call re-checks expiry, revocation and remaining views.
+    resolution = await state.resolver.resolve(code, ResolveMode.COUNT_VERIFIED)
     state.metrics.inc("securelink_resolutions_total", resolution.status.name.lower())
+    responder: Responder = state.responder
     return responder.outcome(request, resolution, redirect_status=303)
 
 
-async def _locked_for(redis: object, client_key: str, link_key: str) -> int:
-    """Seconds until this client may try again, or 0."""
-    pipe = redis.pipeline(transaction=False)  # type: ignore[attr-defined]
-    pipe.get(client_key)
-    pipe.pttl(client_key)
-    pipe.get(link_key)
-    pipe.pttl(link_key)
-    mine, mine_ttl, all_, all_ttl = await pipe.execute()
-    wait_ms = 0
-    if mine is not None and int(mine) >= CLIENT_FAILURE_LIMIT:
-        wait_ms = max(wait_ms, mine_ttl)
-    if all_ is not None and int(all_) >= LINK_FAILURE_LIMIT:
-        wait_ms = max(wait_ms, all_ttl)
-    return max(1, -(-wait_ms // 1000)) if wait_ms else 0
+async def _begin(scripts: Any, counters: list[str]) -> tuple[AttemptStatus, int]:
+    """Hold a place for one check, waiting a little while earlier checks still run."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + BUSY_WAIT_SECONDS
+    args = [CLIENT_FAILURE_LIMIT, LINK_FAILURE_LIMIT, RUNNING_HOLD_MS, FAILURE_WINDOW_SECONDS]
+    while True:
+        status, wait_ms = await scripts.run("begin_password_attempt", counters, args)
+        outcome = AttemptStatus(status)
+        if outcome is not AttemptStatus.BUSY or loop.time() >= deadline:
+            return outcome, int(wait_ms)
+        await asyncio.sleep(BUSY_POLL_SECONDS)
 
 
-def _too_many(request: Request, retry_after: int) -> Response:
-    responder = request.app.state.responder
-    return responder.error(
-        request,
-        429,
-        "Too many wrong passwords. Try again later.",
-        {"Retry-After": str(retry_after)},
-    )
+def _ask_again(request: Request, status: int, html_message: str, json_message: str) -> Response:
+    responder: Responder = request.app.state.responder
+    if prefers_json(request.headers.get("accept", "")):
+        return responder.error(request, status, json_message)
+    return responder.password_form(request, html_message, status=status)
+
+
+def _too_many(request: Request, message: str, retry_after: int) -> Response:
+    responder: Responder = request.app.state.responder
+    return responder.error(request, 429, message, {"Retry-After": str(max(1, retry_after))})

@@ -3,34 +3,63 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from concurrent.futures import ThreadPoolExecutor
 
-from argon2 import PasswordHasher, Type, profiles
+from argon2 import Parameters, PasswordHasher, Type, extract_parameters, profiles
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
-# OWASP's minimum for Argon2id: 19 MiB, 2 iterations, 1 lane.
-OWASP = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1, type=Type.ID)
+logger = logging.getLogger("securelink")
 
-_PROFILES = {
+# OWASP's minimum for Argon2id: 19 MiB, 2 iterations, 1 lane.
+OWASP = Parameters(
+    type=Type.ID,
+    version=19,
+    salt_len=16,
+    hash_len=32,
+    time_cost=2,
+    memory_cost=19 * 1024,
+    parallelism=1,
+)
+
+PROFILES = {
     "owasp": OWASP,
-    "rfc9106-low": PasswordHasher.from_parameters(profiles.RFC_9106_LOW_MEMORY),
-    "test": PasswordHasher.from_parameters(profiles.CHEAPEST),
+    "rfc9106-low": profiles.RFC_9106_LOW_MEMORY,  # 64 MiB, 3 iterations, 4 lanes
+    "test": profiles.CHEAPEST,  # 8 KiB, 1 iteration: for tests only
 }
+
+
+def is_weaker(stored: Parameters, wanted: Parameters) -> bool:
+    """Worth a rehash: not Argon2id, an older version, or less memory, time or output.
+
+    check_needs_rehash alone also says yes for a *stronger* hash, and lowering the profile
+    must never downgrade the hashes already stored.
+    """
+    return (
+        stored.type is not Type.ID
+        or stored.version < wanted.version
+        or stored.memory_cost < wanted.memory_cost
+        or stored.time_cost < wanted.time_cost
+        or stored.hash_len < wanted.hash_len
+        or stored.salt_len < wanted.salt_len
+    )
 
 
 class Passwords:
     """Hash and verify off the event loop; at most `threads` hashes run at once."""
 
     def __init__(self, profile: str, threads: int) -> None:
-        self.hasher = _PROFILES[profile]
+        self.parameters = PROFILES[profile]
+        self.hasher = PasswordHasher.from_parameters(self.parameters)
         self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="argon2")
 
     async def hash(self, password: str) -> str:
+        """An Argon2id hash in PHC form ($argon2id$v=19$m=...), salted."""
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._pool, self.hasher.hash, password)
 
     async def verify(self, stored: str, password: str) -> tuple[bool, str | None]:
-        """(matches, new hash when the stored one was made with weaker parameters)."""
+        """(matches, a new hash when the stored one was made with weaker parameters)."""
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._pool, self._verify, stored, password)
 
@@ -40,8 +69,12 @@ class Passwords:
         except VerifyMismatchError:
             return False, None
         except (VerificationError, InvalidHashError):
+            # A damaged stored hash: no password can match it. Never log the password.
+            logger.warning("a stored password hash could not be read; no password will match")
             return False, None
-        if self.hasher.check_needs_rehash(stored):
+        if self.hasher.check_needs_rehash(stored) and is_weaker(
+            extract_parameters(stored), self.parameters
+        ):
             return True, self.hasher.hash(password)
         return True, None
 

@@ -1,0 +1,87 @@
+"""Link-preview bots: unfurling a link in a chat must never spend one of its views.
+
+Slack, Facebook, X, WhatsApp, Discord, Telegram, LinkedIn and the like fetch a link the
+moment it is pasted. For them the link is only looked at (PEEK: nothing counted), and:
+- a view-limited, password-protected or file link answers a neutral 200 page that names
+  nothing about the target;
+- an unlimited url link without a password answers its 302 (nothing counted), so the
+  preview shows the real page: anyone in the chat could open it any number of times anyway;
+- unknown and gone links answer their usual 404 and 410.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from typing import TYPE_CHECKING
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from redirector import pages
+from shared.models import Field
+from shared.scripts import ResolveMode, ResolveStatus
+from shared.store import UNAVAILABLE
+
+if TYPE_CHECKING:
+    from redirector.app import Responder
+
+# Tokens of preview fetchers and crawlers, matched as whole words. Not a bare "bot" (real
+# phones: "CUBOT"), nor in-app browsers ("Pinterest for Android", "Snapchat", "FBAN"):
+# those are people following the link, who must get it.
+_PREVIEW_BOTS = re.compile(
+    r"(?<![a-z0-9])(?:"
+    r"slackbot(?:-linkexpanding)?|slack-imgproxy|facebookexternalhit|facebookcatalog|"
+    r"meta-externalagent|twitterbot|whatsapp|discordbot|telegrambot|linkedinbot|"
+    r"skypeuripreview|microsoftpreview|mattermost-bot|rocket\.chat|pinterestbot|redditbot|"
+    r"vkshare|embedly|iframely|quora link preview|bitlybot|line-poker|kakaotalk-scrap|"
+    r"zulipurlpreview|cardyb|mastodon|applebot|googlebot|google-inspectiontool|bingbot|"
+    r"bingpreview|duckduckbot|yandexbot|baiduspider|petalbot"
+    r")(?![a-z0-9])",
+    re.IGNORECASE,
+)
+# Cache only user agents of a sane length: the cache must not become a memory sink.
+_CACHED_LENGTH = 512
+
+
+@lru_cache(maxsize=1024)
+def _cached_match(user_agent: str) -> bool:
+    return _PREVIEW_BOTS.search(user_agent) is not None
+
+
+def is_preview_bot(user_agent: str) -> bool:
+    """True for link-preview fetchers and crawlers, by their User-Agent."""
+    if not user_agent:
+        return False
+    if len(user_agent) > _CACHED_LENGTH:
+        return _PREVIEW_BOTS.search(user_agent, 0, 4 * _CACHED_LENGTH) is not None
+    return _cached_match(user_agent)
+
+
+def request_is_preview(request: Request) -> bool:
+    return is_preview_bot(request.headers.get("user-agent", ""))
+
+
+async def preview_response(request: Request, code: str) -> Response:
+    """Answer a preview bot for a valid code, counting nothing."""
+    state = request.app.state
+    responder: Responder = state.responder
+    try:
+        resolution = await state.resolver.resolve(code, ResolveMode.PEEK)
+        shows_target = (
+            resolution.status is ResolveStatus.OK
+            and not resolution.is_file
+            and not await state.redis.hexists(state.keys.link(code), Field.MAX_VIEWS)
+        )
+    except UNAVAILABLE:
+        return responder.unavailable(request)
+    state.metrics.inc("securelink_resolutions_total", "preview")
+    if shows_target or resolution.status not in (ResolveStatus.OK, ResolveStatus.PASSWORD_REQUIRED):
+        return responder.outcome(request, resolution)
+    return neutral_page(responder.common)
+
+
+def neutral_page(common_headers: dict[str, str]) -> Response:
+    """200, no target, not to be cached or indexed."""
+    headers = {**common_headers, **pages.PAGE_HEADERS, "X-Robots-Tag": "noindex, nofollow"}
+    return Response(pages.preview_page(), 200, headers, media_type="text/html")
