@@ -27,6 +27,7 @@ def serve(app_factory: str, port_of: str) -> None:
         host=settings.host,
         port=getattr(settings, port_of),
         workers=settings.workers,
+        http="shared.http_limits:BoundedHttpToolsProtocol",  # 431 past 64 KiB of headers
         log_level=settings.log_level,
         access_log=False,
         server_header=False,
