@@ -1,0 +1,132 @@
+"""begin_password_attempt.lua and finish_password_attempt.lua: limits on guessing, atomically."""
+
+from __future__ import annotations
+
+import pytest
+import redis
+
+from shared.keys import Keys
+from shared.scripts import AttemptStatus
+from tests.lua.conftest import Lua
+
+CLIENT_LIMIT, LINK_LIMIT, HOLD_MS, WINDOW = 5, 100, 30_000, 900
+BEGIN_ARGS = [CLIENT_LIMIT, LINK_LIMIT, HOLD_MS, WINDOW]
+
+
+@pytest.fixture
+def counters(keys: Keys) -> list[str]:
+    return [
+        keys.password_failures("abcd", "203.0.113.1"),
+        keys.password_failures_all("abcd"),
+        keys.password_pending("abcd", "203.0.113.1"),
+        keys.password_pending_all("abcd"),
+    ]
+
+
+def test_every_counter_carries_the_links_hash_tag(counters: list[str]) -> None:
+    assert all("{abcd}" in key for key in counters)
+
+
+def test_a_check_holds_a_place_that_expires_by_itself(
+    lua: Lua, counters: list[str], redis_sync: redis.Redis
+) -> None:
+    reply = lua("begin_password_attempt", counters, BEGIN_ARGS)
+
+    assert reply == [AttemptStatus.GO, 0]
+    for key in counters[2:]:
+        assert redis_sync.get(key) == b"1"
+        assert 0 < redis_sync.pttl(key) <= HOLD_MS
+
+
+def test_wrong_password_counts_a_failure_with_a_window_and_frees_the_place(
+    lua: Lua, counters: list[str], redis_sync: redis.Redis
+) -> None:
+    lua("begin_password_attempt", counters, BEGIN_ARGS)
+
+    reply = lua("finish_password_attempt", counters, [1, WINDOW])
+
+    assert reply == [1, 1]
+    for key in counters[:2]:
+        assert 0 < redis_sync.ttl(key) <= WINDOW
+    assert redis_sync.exists(*counters[2:]) == 0
+
+
+def test_window_is_not_extended_by_later_failures(
+    lua: Lua, counters: list[str], redis_sync: redis.Redis
+) -> None:
+    redis_sync.set(counters[0], 2, ex=100)
+    redis_sync.set(counters[1], 2, ex=100)
+
+    lua("begin_password_attempt", counters, BEGIN_ARGS)
+    lua("finish_password_attempt", counters, [1, WINDOW])
+
+    assert redis_sync.get(counters[0]) == b"3"
+    assert redis_sync.ttl(counters[0]) <= 100
+    assert redis_sync.ttl(counters[1]) <= 100
+
+
+def test_full_client_counter_locks_out_with_the_time_left(
+    lua: Lua, counters: list[str], redis_sync: redis.Redis
+) -> None:
+    redis_sync.set(counters[0], CLIENT_LIMIT, px=42_000)
+
+    status, wait_ms = lua("begin_password_attempt", counters, BEGIN_ARGS)
+
+    assert status == AttemptStatus.LOCKED
+    assert 40_000 < wait_ms <= 42_000
+    assert redis_sync.exists(*counters[2:]) == 0
+
+
+def test_full_link_counter_locks_out_every_client(
+    lua: Lua, counters: list[str], redis_sync: redis.Redis
+) -> None:
+    redis_sync.set(counters[1], LINK_LIMIT, px=600_000)
+
+    status, wait_ms = lua("begin_password_attempt", counters, BEGIN_ARGS)
+
+    assert status == AttemptStatus.LOCKED
+    assert 590_000 < wait_ms <= 600_000
+
+
+def test_full_counter_without_ttl_gets_one_so_no_lockout_is_forever(
+    lua: Lua, counters: list[str], redis_sync: redis.Redis
+) -> None:
+    redis_sync.set(counters[0], CLIENT_LIMIT)
+
+    status, wait_ms = lua("begin_password_attempt", counters, BEGIN_ARGS)
+
+    assert status == AttemptStatus.LOCKED
+    assert wait_ms == WINDOW * 1000
+    assert 0 < redis_sync.ttl(counters[0]) <= WINDOW
+
+
+def test_running_checks_count_against_the_limit(
+    lua: Lua, counters: list[str], redis_sync: redis.Redis
+) -> None:
+    redis_sync.set(counters[0], 3, ex=WINDOW)
+
+    replies = [lua("begin_password_attempt", counters, BEGIN_ARGS)[0] for _ in range(3)]
+
+    assert replies == [AttemptStatus.GO, AttemptStatus.GO, AttemptStatus.BUSY]
+
+
+def test_right_password_clears_the_clients_failures_but_not_the_links(
+    lua: Lua, counters: list[str], redis_sync: redis.Redis
+) -> None:
+    redis_sync.set(counters[0], 3, ex=WINDOW)
+    redis_sync.set(counters[1], 7, ex=WINDOW)
+    lua("begin_password_attempt", counters, BEGIN_ARGS)
+
+    reply = lua("finish_password_attempt", counters, [0, WINDOW])
+
+    assert reply == [0, 7]
+    assert redis_sync.exists(counters[0]) == 0
+    assert redis_sync.get(counters[1]) == b"7"
+
+
+def test_finish_after_the_place_expired_leaves_no_negative_count(
+    lua: Lua, counters: list[str], redis_sync: redis.Redis
+) -> None:
+    lua("finish_password_attempt", counters, [1, WINDOW])
+
+    assert redis_sync.exists(*counters[2:]) == 0
