@@ -7,20 +7,21 @@ import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from http import HTTPStatus
-from pathlib import Path
 from typing import Any
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import FileResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 
 from redirector import pages, previews
+from redirector.downloads import Downloads
 from redirector.negotiation import prefers_json
 from shared import health
 from shared.errors import CatchAll, json_response
+from shared.files import files_dir
 from shared.keys import Keys, is_valid_code
 from shared.metrics import Metrics
 from shared.scripts import ResolveMode, ResolveStatus, ScriptRunner, load_scripts
@@ -90,7 +91,7 @@ class Responder:
             "X-Content-Type-Options": "nosniff",
             "Referrer-Policy": settings.referrer_policy,
         }
-        self.files_dir = Path(settings.data_dir) / "files"
+        self.downloads = Downloads(files_dir(settings))
 
     def error(
         self, request: Request, status: int, message: str, headers: dict[str, str] | None = None
@@ -108,12 +109,14 @@ class Responder:
     def not_found(self, request: Request) -> Response:
         return self.error(request, 404, "No link has this code.")
 
-    def outcome(self, request: Request, resolution: Resolution, redirect_status: int = 302) -> Response:
+    def outcome(
+        self, request: Request, resolution: Resolution, redirect_status: int = 302
+    ) -> Response:
         status = resolution.status
         if status is ResolveStatus.OK:
             assert resolution.target is not None
             if resolution.is_file:
-                return self.file(resolution)
+                return self.file(request, resolution)
             headers = {**self.common, "Location": resolution.target, "Cache-Control": NO_STORE}
             return Response(status_code=redirect_status, headers=headers)
         if status is ResolveStatus.NOT_FOUND:
@@ -122,41 +125,48 @@ class Responder:
             return self.password_form(request)
         return self.error(request, 410, _GONE_MESSAGES[status])
 
-    def password_form(self, request: Request, error: str | None = None, status: int = 200) -> Response:
+    def password_form(
+        self, request: Request, error: str | None = None, status: int = 200
+    ) -> Response:
         if prefers_json(request.headers.get("accept", "")):
             return self.error(request, 401, error or "Password required")
         headers = {**self.common, **pages.PAGE_HEADERS}
         return Response(pages.password_page(error), status, headers, media_type="text/html")
 
-    def file(self, resolution: Resolution) -> Response:
+    def file(self, request: Request, resolution: Resolution) -> Response:
+        """The view is already counted; a file missing on disk is as gone as the link."""
         assert resolution.target is not None
-        return FileResponse(
-            self.files_dir / resolution.target,
-            media_type=resolution.content_type,
-            filename=resolution.file_name,
-            content_disposition_type="attachment",
-            headers={**self.common, "Cache-Control": NO_STORE},
+        response = self.downloads.response(
+            resolution.target,
+            resolution.file_name,
+            resolution.content_type,
+            {**self.common, "Cache-Control": NO_STORE},
         )
+        if response is None:
+            return self.error(request, 410, "This file is no longer available.")
+        return response
 
     def unavailable(self, request: Request) -> Response:
-        return self.error(request, 503, "The service is busy. Try again in a moment.", {"Retry-After": "1"})
+        message = "The service is busy. Try again in a moment."
+        return self.error(request, 503, message, {"Retry-After": "1"})
 
 
 async def follow(request: Request) -> Response:
     """GET counts one view; HEAD answers the same, counting nothing."""
     state = request.app.state
+    responder: Responder = state.responder
     code = request.path_params["code"]
     if not is_valid_code(code):
-        return state.responder.not_found(request)
+        return responder.not_found(request)
     if previews.request_is_preview(request):
         return await previews.preview_response(request, code)
     mode = ResolveMode.PEEK if request.method == "HEAD" else ResolveMode.COUNT
     try:
         resolution = await state.resolver.resolve(code, mode)
     except UNAVAILABLE:
-        return state.responder.unavailable(request)
+        return responder.unavailable(request)
     state.metrics.inc("securelink_resolutions_total", resolution.status.name.lower())
-    return state.responder.outcome(request, resolution)
+    return responder.outcome(request, resolution)
 
 
 async def http_error(request: Request, exc: Exception) -> Response:
