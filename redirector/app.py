@@ -109,9 +109,7 @@ class Responder:
     def not_found(self, request: Request) -> Response:
         return self.error(request, 404, "No link has this code.")
 
-    def outcome(
-        self, request: Request, resolution: Resolution, redirect_status: int = 302
-    ) -> Response:
+    def outcome(self, request: Request, resolution: Resolution, redirect_status: int = 302) -> Response:
         status = resolution.status
         if status is ResolveStatus.OK:
             assert resolution.target is not None
@@ -125,9 +123,7 @@ class Responder:
             return self.password_form(request)
         return self.error(request, 410, _GONE_MESSAGES[status])
 
-    def password_form(
-        self, request: Request, error: str | None = None, status: int = 200
-    ) -> Response:
+    def password_form(self, request: Request, error: str | None = None, status: int = 200) -> Response:
         if prefers_json(request.headers.get("accept", "")):
             return self.error(request, 401, error or "Password required")
         headers = {**self.common, **pages.PAGE_HEADERS}
@@ -147,26 +143,24 @@ class Responder:
         return response
 
     def unavailable(self, request: Request) -> Response:
-        message = "The service is busy. Try again in a moment."
-        return self.error(request, 503, message, {"Retry-After": "1"})
+        return self.error(request, 503, "The service is busy. Try again in a moment.", {"Retry-After": "1"})
 
 
 async def follow(request: Request) -> Response:
     """GET counts one view; HEAD answers the same, counting nothing."""
     state = request.app.state
-    responder: Responder = state.responder
     code = request.path_params["code"]
     if not is_valid_code(code):
-        return responder.not_found(request)
+        return state.responder.not_found(request)
     if previews.request_is_preview(request):
         return await previews.preview_response(request, code)
     mode = ResolveMode.PEEK if request.method == "HEAD" else ResolveMode.COUNT
     try:
         resolution = await state.resolver.resolve(code, mode)
     except UNAVAILABLE:
-        return responder.unavailable(request)
+        return state.responder.unavailable(request)
     state.metrics.inc("securelink_resolutions_total", resolution.status.name.lower())
-    return responder.outcome(request, resolution)
+    return state.responder.outcome(request, resolution)
 
 
 async def http_error(request: Request, exc: Exception) -> Response:
