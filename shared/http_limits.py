@@ -30,13 +30,14 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         self._in_head = True
 
     def data_received(self, data: bytes) -> None:
+        # Parse first: one read often holds a whole head and the start of a large body, and
+        # only the bytes of a head that is still incomplete after this read count against it.
         if self._in_head:
             self._head_bytes += len(data)
-            if self._head_bytes > MAX_HEAD_BYTES:
-                self.transport.write(_RESPONSE)
-                self.transport.close()
-                return
         super().data_received(data)
+        if self._in_head and self._head_bytes > MAX_HEAD_BYTES and not self.transport.is_closing():
+            self.transport.write(_RESPONSE)
+            self.transport.close()
 
     def on_headers_complete(self) -> None:
         self._in_head = False
