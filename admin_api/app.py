@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -18,8 +19,10 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from admin_api.apikeys import ApiKeys, validate_key_request
 from admin_api.auth import Authenticator, authorize, require_bootstrap
+from admin_api.files import create_file
 from admin_api.links import Links
 from admin_api.openapi import openapi_document
+from admin_api.sweeper import FileSweeper
 from admin_api.validation import validate_link_request
 from shared import health
 from shared.errors import (
@@ -32,6 +35,7 @@ from shared.errors import (
     api_error_handler,
     json_response,
 )
+from shared.files import files_dir
 from shared.keys import Keys
 from shared.metrics import Metrics
 from shared.models import now_ms
@@ -201,6 +205,7 @@ API_ROUTES = [
     Route("/links/batch", create_batch, methods=["POST"]),
     Route("/links/{code}", get_link, methods=["GET"]),
     Route("/links/{code}/revoke", revoke_link, methods=["POST"]),
+    Route("/files", create_file, methods=["POST"]),
     resource("/keys", POST=create_key, GET=list_keys),
     Route("/keys/{key_id}", delete_key, methods=["DELETE"]),
 ]
@@ -221,9 +226,19 @@ def create_app(settings: Settings) -> Starlette:
         app.state.api_keys = ApiKeys(redis, Keys(settings.key_prefix))
         app.state.auth = Authenticator(settings.admin_key, app.state.api_keys)
         app.state.links = Links(redis=redis, scripts=runner, passwords=passwords, settings=settings)
+        app.state.sweeper = FileSweeper(
+            redis=redis,
+            keys=Keys(settings.key_prefix),
+            directory=files_dir(settings),
+            grace_seconds=settings.file_grace_seconds,
+        )
+        sweeping = asyncio.create_task(app.state.sweeper.run(settings.file_sweep_seconds))
         try:
             yield
         finally:
+            sweeping.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await sweeping
             passwords.close()
             await redis.aclose()
 
