@@ -2,19 +2,39 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 import pytest
 import redis
 
 from shared.keys import Keys
-from shared.scripts import AttemptStatus
-from tests.lua.conftest import Lua
+from shared.scripts import AttemptStatus, load_scripts
 
+SCRIPTS = load_scripts()
 CLIENT_LIMIT, LINK_LIMIT, HOLD_MS, WINDOW = 5, 100, 30_000, 900
 BEGIN_ARGS = [CLIENT_LIMIT, LINK_LIMIT, HOLD_MS, WINDOW]
 
 
+class Lua:
+    """lua(name, keys, args): EVAL of the project's script on the suite's server."""
+
+    def __init__(self, client: redis.Redis) -> None:
+        self.client = client
+
+    def __call__(self, name: str, keys: Sequence[str], args: Sequence[Any] = ()) -> Any:
+        source = SCRIPTS[name].source.decode()
+        return self.client.eval(source, len(keys), *keys, *args)  # type: ignore[no-untyped-call]
+
+
 @pytest.fixture
-def counters(keys: Keys) -> list[str]:
+def lua(redis_sync: redis.Redis) -> Lua:
+    return Lua(redis_sync)
+
+
+@pytest.fixture
+def counters(key_prefix: str) -> list[str]:
+    keys = Keys(key_prefix)
     return [
         keys.password_failures("abcd", "203.0.113.1"),
         keys.password_failures_all("abcd"),
