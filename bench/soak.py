@@ -32,6 +32,7 @@ from shared.redis_server import RedisServer, free_port
 ROOT = Path(__file__).resolve().parent.parent
 START_TIMEOUT_SECONDS = 30.0
 REQUEST_TIMEOUT_SECONDS = 10.0
+KEEPALIVE_SECONDS = 2.0
 
 # Operation mix, by weight.
 MIX = {"follow": 60, "password": 15, "create": 10, "head": 10, "revoke": 5}
@@ -302,7 +303,13 @@ def _healthy(url: str) -> bool:
 async def run_soak(
     admin_url: str, redirector_url: str, admin_key: str, args: argparse.Namespace
 ) -> int:
-    limits = httpx.Limits(max_connections=args.clients, max_keepalive_connections=args.clients)
+    # Idle connections are dropped well before uvicorn's 5 s keep-alive timeout: reusing one
+    # just as the server closes it loses the request (RemoteProtocolError), a client-side race.
+    limits = httpx.Limits(
+        max_connections=args.clients,
+        max_keepalive_connections=args.clients,
+        keepalive_expiry=KEEPALIVE_SECONDS,
+    )
     timeout = httpx.Timeout(REQUEST_TIMEOUT_SECONDS)
     headers = {"Authorization": f"Bearer {admin_key}"}
     async with (
