@@ -110,6 +110,32 @@ def _link_request(now: datetime) -> dict[str, Any]:
     }
 
 
+def _file_request(now: datetime) -> dict[str, Any]:
+    """The same optional fields as form fields (text), plus the file itself."""
+    fields = _link_request(now)["properties"]
+    return {
+        "type": "object",
+        "required": ["file"],
+        "properties": {
+            "file": {
+                "type": "string",
+                "contentMediaType": "application/octet-stream",
+                "description": "1 byte to SECURELINK_MAX_UPLOAD_BYTES; its filename (last path "
+                "segment) and Content-Type (type/subtype, else application/octet-stream) are kept",
+            },
+            "expiresAt": {**fields["expiresAt"], "type": "string"},
+            "maxViews": {
+                "type": "string",
+                "pattern": "^[1-9][0-9]{0,8}$",
+                "description": "A decimal integer from 1 to 2147483647 (the pattern documents "
+                "1 to 999999999)",
+            },
+            "password": {"type": "string", "minLength": 1, "maxLength": 1024},
+            "customCode": {"type": "string", "pattern": CODE_PATTERN},
+        },
+    }
+
+
 def _year_at_least(year: int) -> str:
     """A pattern for the years `year` to 9998 (9999 is left out: an offset could push it past)."""
     blocks: list[tuple[str, int, int]] = []  # (leading digits, next digit, free digits)
@@ -293,6 +319,38 @@ def _paths() -> dict[str, Any]:
                 ),
             },
         },
+        "/api/v1/files": {
+            "post": {
+                "summary": "Upload a file and create a download link to it",
+                "description": "The file is streamed to disk, never held whole in memory. "
+                "Form fields may come before or after the file part.",
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "multipart/form-data": {
+                            "schema": _ref("CreateFileRequest"),
+                            "encoding": {"file": {"contentType": "*/*"}},
+                        }
+                    },
+                },
+                "responses": _protected(
+                    {
+                        "201": _response("Created; kind is file", "Link", LOCATION),
+                        "400": _response(
+                            "Validation failed (a missing or empty file included), "
+                            "or the body is not multipart/form-data",
+                            "ValidationError",
+                        ),
+                        "409": _response("customCode is taken", "Error"),
+                        "413": _response(
+                            "File over SECURELINK_MAX_UPLOAD_BYTES, or form fields over 64 KiB",
+                            "Error",
+                        ),
+                    },
+                    writes=True,
+                ),
+            },
+        },
         "/api/v1/keys": {
             "post": {
                 "summary": "Make a named API key (bootstrap key only); its secret is shown once",
@@ -407,6 +465,7 @@ def openapi_document(settings: Settings, now: datetime | None = None) -> dict[st
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
             "schemas": {
                 "CreateLinkRequestDto": _link_request(now or datetime.now(UTC)),
+                "CreateFileRequest": _file_request(now or datetime.now(UTC)),
                 "Link": LINK,
                 "LinkPage": {
                     "type": "object",

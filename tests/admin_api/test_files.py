@@ -340,3 +340,14 @@ def test_upload_needs_an_api_key(client: TestClient, files: Path) -> None:
 )
 def test_clean_file_name(raw: str, clean: str) -> None:
     assert clean_file_name(raw) == clean
+
+
+def test_openapi_documents_the_multipart_upload(client: TestClient) -> None:
+    document = client.get("/openapi.json").json()
+
+    post = document["paths"]["/api/v1/files"]["post"]
+    schema = document["components"]["schemas"]["CreateFileRequest"]
+    assert "multipart/form-data" in post["requestBody"]["content"]
+    assert set(post["responses"]) >= {"201", "400", "401", "409", "413"}
+    assert schema["required"] == ["file"]
+    assert set(schema["properties"]) == {"file", "expiresAt", "maxViews", "password", "customCode"}
