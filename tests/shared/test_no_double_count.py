@@ -1,10 +1,15 @@
-"""A counting script whose reply is lost is never sent again, so no view is counted twice."""
+"""A counting script whose reply is lost is never sent again, so no view is counted twice.
+
+Each test runs against both ways the services call scripts: shared.store's pooled redis-py
+client (admin API, password checks) and the redirector's pipelined connection.
+"""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterator
-from typing import Any
+import time
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from typing import Any, Protocol
 
 import pytest
 import redis
@@ -19,6 +24,43 @@ from shared.store import UNAVAILABLE, connect
 from tests.faultproxy import FaultProxy
 
 RETENTION = "60"
+
+
+class Runner(Protocol):
+    def run(self, name: str, keys: Sequence[Any], args: Sequence[Any]) -> Awaitable[Any]: ...
+
+    async def aclose(self) -> None: ...
+
+
+class PooledRunner:
+    """shared.store.connect() and ScriptRunner, as the admin API uses them."""
+
+    def __init__(self, url: str, timeout_ms: int) -> None:
+        self.client = connect(Settings(redis_url=url, redis_timeout_ms=timeout_ms))
+        self.runner = ScriptRunner(self.client, load_scripts())
+
+    def run(self, name: str, keys: Sequence[Any], args: Sequence[Any]) -> Awaitable[Any]:
+        return self.runner.run(name, keys, args)
+
+    async def aclose(self) -> None:
+        await self.client.aclose()
+
+
+def pipelined_runner(url: str, timeout_ms: int) -> Runner:
+    pipeline = pytest.importorskip("redirector.pipeline")
+    runner: Runner = pipeline.ScriptPipeline(url, load_scripts(), timeout=timeout_ms / 1000)
+    return runner
+
+
+RUNNERS: dict[str, Callable[[str, int], Runner]] = {
+    "pooled": PooledRunner,
+    "pipelined": pipelined_runner,
+}
+
+
+@pytest.fixture(params=sorted(RUNNERS))
+def make_runner(request: pytest.FixtureRequest) -> Callable[[str, int], Runner]:
+    return RUNNERS[request.param]
 
 
 @pytest.fixture
@@ -39,46 +81,52 @@ def views(client: redis.Redis, key: str) -> int:
     return int(client.hget(key, Field.VIEWS) or 0)
 
 
-async def run_resolve(client: Any, key: str, mode: ResolveMode = ResolveMode.COUNT) -> Any:
-    runner = ScriptRunner(client, load_scripts())
+async def resolve(runner: Runner, key: str, mode: ResolveMode = ResolveMode.COUNT) -> Any:
     return await runner.run("resolve_link", [key], [int(mode), RETENTION])
 
 
-async def prime(client: Any, key: str, proxy: FaultProxy) -> int:
+async def outcome(runner: Runner, key: str) -> str:
+    try:
+        reply = await resolve(runner, key)
+    except UNAVAILABLE:
+        return "unavailable"
+    return ResolveStatus(reply[0]).name
+
+
+async def prime(runner: Runner, key: str, proxy: FaultProxy) -> int:
     """Connect and load the script (a NOSCRIPT reply must not be the one dropped)."""
-    await run_resolve(client, key, ResolveMode.PEEK)
+    await resolve(runner, key, ResolveMode.PEEK)
     return proxy.evalsha_count()
 
 
-def run_with(client: Any, action: Callable[[Any], Any]) -> Any:
+def run_with(runner: Runner, action: Callable[[Runner], Awaitable[Any]]) -> Any:
     async def main() -> Any:
         try:
-            return await action(client)
+            return await action(runner)
         finally:
-            await client.aclose()
+            await runner.aclose()
 
     return asyncio.run(main())
 
 
 def test_lost_reply_to_a_counting_script_counts_the_view_once(
-    proxy: FaultProxy, redis_sync: redis.Redis, key_prefix: str
+    make_runner: Callable[[str, int], Runner],
+    proxy: FaultProxy,
+    redis_sync: redis.Redis,
+    key_prefix: str,
 ) -> None:
     key = Keys(key_prefix).link("lost1")
     make_link(redis_sync, key)
-    client = connect(Settings(redis_url=proxy.url))
 
-    async def act(client: Any) -> tuple[BaseException | None, int]:
-        sent_before = await prime(client, key, proxy)
+    async def act(runner: Runner) -> tuple[str, int]:
+        sent_before = await prime(runner, key, proxy)
         proxy.drop_next_replies(1)
-        try:
-            await run_resolve(client, key)
-        except UNAVAILABLE as error:
-            return error, proxy.evalsha_count() - sent_before
-        return None, proxy.evalsha_count() - sent_before
+        result = await outcome(runner, key)
+        return result, proxy.evalsha_count() - sent_before
 
-    error, sent = run_with(client, act)
+    result, sent = run_with(make_runner(proxy.url, 500), act)
 
-    assert isinstance(error, redis.ConnectionError)
+    assert result == "unavailable"
     assert proxy.replies_dropped == 1
     assert sent == 1
     assert views(redis_sync, key) == 1
@@ -91,14 +139,19 @@ def test_redis_py_default_client_would_resend_the_script_and_count_twice(
     key = Keys(key_prefix).link("lost2")
     make_link(redis_sync, key)
     client = redis.asyncio.Redis(host=proxy.host, port=proxy.port)
+    runner = ScriptRunner(client, load_scripts())
 
-    async def act(client: Any) -> tuple[Any, int]:
-        sent_before = await prime(client, key, proxy)
-        proxy.drop_next_replies(1)
-        reply = await run_resolve(client, key)
-        return reply, proxy.evalsha_count() - sent_before
+    async def act() -> tuple[Any, int]:
+        try:
+            await runner.run("resolve_link", [key], [int(ResolveMode.PEEK), RETENTION])
+            sent_before = proxy.evalsha_count()
+            proxy.drop_next_replies(1)
+            reply = await runner.run("resolve_link", [key], [int(ResolveMode.COUNT), RETENTION])
+            return reply, proxy.evalsha_count() - sent_before
+        finally:
+            await client.aclose()
 
-    reply, sent = run_with(client, act)
+    reply, sent = asyncio.run(act())
 
     assert reply[0] == ResolveStatus.OK
     assert sent == 2
@@ -106,27 +159,24 @@ def test_redis_py_default_client_would_resend_the_script_and_count_twice(
 
 
 def test_view_limit_holds_when_replies_are_lost_under_concurrent_load(
-    proxy: FaultProxy, redis_sync: redis.Redis, key_prefix: str
+    make_runner: Callable[[str, int], Runner],
+    proxy: FaultProxy,
+    redis_sync: redis.Redis,
+    key_prefix: str,
 ) -> None:
     key = Keys(key_prefix).link("lost3")
     make_link(redis_sync, key, max_views=40)
-    client = connect(Settings(redis_url=proxy.url, redis_timeout_ms=2000))
 
-    async def one(client: Any) -> str:
-        try:
-            reply = await run_resolve(client, key)
-        except UNAVAILABLE:
-            return "unavailable"
-        return ResolveStatus(reply[0]).name
-
-    async def act(client: Any) -> list[str]:
-        sent_before.append(await prime(client, key, proxy))
+    async def act(runner: Runner) -> tuple[list[str], int]:
+        sent_before = await prime(runner, key, proxy)
         proxy.drop_replies(0.3)
-        return list(await asyncio.gather(*(one(client) for _ in range(150))))
+        outcomes: list[str] = []
+        for _ in range(10):
+            outcomes += await asyncio.gather(*(outcome(runner, key) for _ in range(15)))
+        proxy.forward()
+        return outcomes, proxy.evalsha_count() - sent_before
 
-    sent_before: list[int] = []
-    outcomes = run_with(client, act)
-    proxy.forward()
+    outcomes, sent = run_with(make_runner(proxy.url, 2000), act)
 
     served, lost = outcomes.count("OK"), outcomes.count("unavailable")
     counted = views(redis_sync, key)
@@ -134,25 +184,58 @@ def test_view_limit_holds_when_replies_are_lost_under_concurrent_load(
     assert lost > 0 and served > 0
     assert counted <= 40
     assert served <= counted <= served + lost
-    assert proxy.evalsha_count() - sent_before[0] <= 150  # sent once at most, never resent
+    assert sent <= 150  # each call sent once at most, never again
 
 
-def test_pooled_connections_reconnect_before_sending_after_a_restart(
-    make_redis_server: Callable[..., RedisServer], key_prefix: str
+def test_stalled_redis_fails_calls_within_the_timeout_then_recovers(
+    make_runner: Callable[[str, int], Runner],
+    proxy: FaultProxy,
+    redis_sync: redis.Redis,
+    key_prefix: str,
+) -> None:
+    key = Keys(key_prefix).link("stall1")
+    make_link(redis_sync, key)
+
+    async def act(runner: Runner) -> tuple[list[str], float, str]:
+        await prime(runner, key, proxy)
+        proxy.pause()
+        started = time.monotonic()
+        try:
+            stalled = list(await asyncio.gather(*(outcome(runner, key) for _ in range(5))))
+            stalled.append(await outcome(runner, key))  # a second round, on a new connection
+        finally:
+            proxy.resume()
+        elapsed = time.monotonic() - started
+        return stalled, elapsed, await outcome(runner, key)
+
+    stalled, elapsed, after = run_with(make_runner(proxy.url, 300), act)
+
+    assert stalled == ["unavailable"] * 6
+    assert elapsed < 2 * (0.3 + 0.2)
+    assert after == "OK"
+
+
+def test_connections_reconnect_before_sending_after_a_restart(
+    make_runner: Callable[[str, int], Runner],
+    make_redis_server: Callable[..., RedisServer],
+    key_prefix: str,
 ) -> None:
     server = make_redis_server()
     key = Keys(key_prefix).link("restart1")
-    client = connect(Settings(redis_url=server.url))
+    with redis.Redis(host=server.host, port=server.port) as admin:
+        make_link(admin, key)
 
-    async def act(client: Any) -> list[Any]:
-        await asyncio.gather(*(client.ping() for _ in range(5)))  # five pooled connections
-        await asyncio.to_thread(server.restart)
+    async def act(runner: Runner) -> list[str]:
+        await asyncio.gather(*(resolve(runner, key, ResolveMode.PEEK) for _ in range(5)))
+        await asyncio.to_thread(server.stop)
         await asyncio.sleep(0.05)  # the loop sees the old sockets close
-        await client.hset(key, mapping={Field.TARGET: "https://example.com/a"})
-        return list(await asyncio.gather(*(run_resolve(client, key) for _ in range(5))))
+        await asyncio.to_thread(server.restart)
+        with redis.Redis(host=server.host, port=server.port) as admin:
+            make_link(admin, key)  # the server had no append-only file
+        return list(await asyncio.gather(*(outcome(runner, key) for _ in range(5))))
 
-    replies = run_with(client, act)
+    outcomes = run_with(make_runner(server.url, 500), act)
 
-    assert [reply[0] for reply in replies] == [ResolveStatus.OK] * 5
+    assert outcomes == ["OK"] * 5
     with redis.Redis(host=server.host, port=server.port) as check:
         assert views(check, key) == 5
