@@ -17,6 +17,7 @@ from redis.asyncio import Redis
 
 from admin_api.sweeper import FileSweeper, file_member
 from shared.keys import Keys
+from shared.settings import Settings, SettingsError
 
 T = TypeVar("T")
 GRACE_SECONDS = 60
@@ -240,3 +241,14 @@ def test_run_keeps_sweeping_after_a_failure(
 
     assert len(calls) >= 2
     assert not (directory / stored).exists()
+
+
+def test_sweep_interval_and_grace_come_from_the_environment() -> None:
+    env = {"SECURELINK_FILE_SWEEP_SECONDS": "5", "SECURELINK_FILE_GRACE_SECONDS": "120"}
+
+    settings = Settings.from_env(env)
+
+    assert (settings.file_sweep_seconds, settings.file_grace_seconds) == (5, 120)
+    assert (Settings().file_sweep_seconds, Settings().file_grace_seconds) == (60, 3600)
+    with pytest.raises(SettingsError, match="SECURELINK_FILE_GRACE_SECONDS"):
+        Settings.from_env({"SECURELINK_FILE_GRACE_SECONDS": "0"})
