@@ -199,3 +199,23 @@ def test_redis_that_accepts_and_never_answers_gives_503_within_one_second(
     assert_all_unavailable(checks)
     assert recovery < RECOVERY_SECONDS
     assert stack.visit("GET", f"/{link['shortCode']}").status_code == 302
+
+
+def test_redis_timeout_setting_bounds_how_long_a_stalled_call_waits(
+    proxy: FaultProxy, start_stack: Callable[..., Stack]
+) -> None:
+    stack = start_stack(SECURELINK_REDIS_URL=proxy.url, SECURELINK_REDIS_TIMEOUT_MS=150)
+    link = stack.create_link(targetUrl="https://example.com/a")
+
+    proxy.pause()
+    try:
+        follow, follow_elapsed = timed("GET", f"{stack.redirector_url}/{link['shortCode']}")
+        get, get_elapsed = timed(
+            "GET", f"{stack.admin_url}/api/v1/links/{link['shortCode']}", headers=stack.auth_headers
+        )
+    finally:
+        proxy.resume()
+
+    assert (follow.status_code, get.status_code) == (503, 503)
+    assert follow_elapsed < 0.45
+    assert get_elapsed < 0.45
