@@ -1,0 +1,187 @@
+"""The benchmark's moving parts: server processes it starts and stops, and wrk runs it parses."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+BENCH = ROOT / "bench"
+START_TIMEOUT_SECONDS = 20.0
+
+
+class BenchError(RuntimeError):
+    """A process did not start, or wrk failed: the message says which and why."""
+
+
+def http_get(url: str, timeout: float = 2.0) -> tuple[int, str]:
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read().decode()
+
+
+def http_post(url: str, body: bytes, headers: dict[str, str], timeout: float = 120.0) -> Any:
+    request = urllib.request.Request(url, data=body, headers=headers, method="POST")
+    with urllib.request.urlopen(request, timeout=timeout) as response:
+        return json.loads(response.read())
+
+
+@dataclass
+class Service:
+    """One server process in a session of its own, logging to a file."""
+
+    name: str
+    argv: list[str]
+    port: int
+    log_dir: Path
+    env: dict[str, str] = field(default_factory=dict)
+    ready_path: str = "/-/healthz"
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def log_path(self) -> Path:
+        return self.log_dir / f"{self.name}.log"
+
+    def start(self) -> Service:
+        env = {**os.environ, **self.env}
+        with self.log_path.open("wb") as log:
+            self.process = subprocess.Popen(
+                self.argv,
+                cwd=ROOT,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        deadline = time.monotonic() + START_TIMEOUT_SECONDS
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                break
+            try:
+                if http_get(self.url + self.ready_path, timeout=0.5)[0] == 200:
+                    return self
+            except OSError:
+                pass
+            time.sleep(0.1)
+        self.stop()
+        tail = self.log_path.read_text(errors="replace")[-3000:]
+        raise BenchError(f"{self.name} did not start; its log ({self.log_path}):\n{tail}")
+
+    def stop(self) -> None:
+        """SIGTERM to the process group we started (uvicorn workers included), then SIGKILL."""
+        process = self.process
+        if process is None:
+            return
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGTERM)
+            try:
+                process.wait(10)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+        self.process = None
+
+    def __enter__(self) -> Service:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def uvicorn_app(name: str, app: str, port: int, log_dir: Path, env: dict[str, str]) -> Service:
+    """An anchor app under uvicorn as the redirector runs: uvloop, httptools, no access log."""
+    argv = [
+        sys.executable, "-m", "uvicorn", app,
+        "--host", "127.0.0.1", "--port", str(port),
+        "--loop", "uvloop", "--http", "httptools",
+        "--no-access-log", "--log-level", "warning", "--backlog", "4096", "--no-server-header",
+    ]  # fmt: skip
+    return Service(name, argv, port, log_dir, env, ready_path="/-/count")
+
+
+def securelink(module: str, port: int, log_dir: Path, env: dict[str, str]) -> Service:
+    """`python -m redirector` or `python -m admin_api`, as deployed."""
+    return Service(module, [sys.executable, "-m", module], port, log_dir, env)
+
+
+@dataclass(frozen=True)
+class WrkResult:
+    requests: int
+    seconds: float
+    p50_ms: float
+    p90_ms: float
+    p99_ms: float
+    errors: dict[str, int]
+
+    @property
+    def rate(self) -> float:
+        return self.requests / self.seconds if self.seconds else 0.0
+
+    @property
+    def socket_errors(self) -> int:
+        return sum(count for name, count in self.errors.items() if name != "status")
+
+
+def wrk_argv(
+    url: str, *, connections: int, seconds: float, script: str = "wrk.lua", timeout: float = 2
+) -> list[str]:
+    wrk = shutil.which("wrk")
+    if wrk is None:
+        raise BenchError("wrk is not installed (./scripts/bench installs it with apt-get)")
+    return [
+        wrk, "-t1", f"-c{connections}", f"-d{seconds:g}s", f"--timeout={timeout:g}s",
+        "-s", str(BENCH / script), url,
+    ]  # fmt: skip
+
+
+def start_wrk(url: str, env: dict[str, str] | None = None, **options: Any) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        wrk_argv(url, **options),
+        env={**os.environ, **(env or {})},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
+def finish_wrk(process: subprocess.Popen[str]) -> dict[str, Any]:
+    output, _ = process.communicate()
+    for line in output.splitlines():
+        if line.startswith("BENCH "):
+            report: dict[str, Any] = json.loads(line[len("BENCH ") :])
+            return report
+    raise BenchError(f"wrk gave no report (exit {process.returncode}):\n{output}")
+
+
+def wrk(url: str, env: dict[str, str] | None = None, **options: Any) -> WrkResult:
+    """One wrk run with one thread; latency in milliseconds."""
+    return parse(finish_wrk(start_wrk(url, env, **options)))
+
+
+def parse(report: dict[str, Any]) -> WrkResult:
+    errors = {name: report[name] for name in ("connect", "read", "write", "status", "timeout")}
+    return WrkResult(
+        requests=report["requests"],
+        seconds=report["duration_us"] / 1e6,
+        p50_ms=report["p50"] / 1000,
+        p90_ms=report["p90"] / 1000,
+        p99_ms=report["p99"] / 1000,
+        errors=errors,
+    )

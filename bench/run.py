@@ -1,0 +1,352 @@
+"""./scripts/bench: the redirector against its two anchors on this machine, then the extras.
+
+Everything runs here, one process each, against a Redis server of the benchmark's own: the
+bare Starlette 302 app (no Redis: the ceiling), the naive HGETALL+HINCRBY app (the floor), and
+the redirector; all driven by wrk with the same settings, printed as a markdown table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import secrets
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import redis
+
+from bench.procs import (
+    BenchError,
+    Service,
+    WrkResult,
+    finish_wrk,
+    http_get,
+    http_post,
+    parse,
+    securelink,
+    start_wrk,
+    uvicorn_app,
+    wrk,
+)
+from shared.redis_server import RedisServer, free_port
+
+PREFIX = "bench"
+TARGET = "https://example.com/bench/target/0123456789"  # 40 characters
+PASSWORD = "correct horse battery staple"
+OK_METRIC = re.compile(r'securelink_resolutions_total\{service="redirector",outcome="ok"\} (\d+)')
+
+
+@dataclass(frozen=True)
+class Profile:
+    seconds: float
+    warmup: float
+    connections: int
+    memory_links: int
+    exact_links: int = 20
+    exact_views: int = 50
+
+
+FULL = Profile(seconds=10, warmup=3, connections=64, memory_links=100_000)
+QUICK = Profile(seconds=3, warmup=1, connections=64, memory_links=10_000)
+
+
+@dataclass
+class Row:
+    name: str
+    result: WrkResult
+    views: int | None = None
+    served: int | None = None
+
+
+class Bench:
+    def __init__(self, profile: Profile, work: Path) -> None:
+        self.profile = profile
+        self.work = work
+        self.admin_key = secrets.token_urlsafe(24)
+        self.redis_server = RedisServer(data_dir=work / "redis", appendonly=False)
+        self.redis: redis.Redis | None = None
+        self.admin: Service | None = None
+        self.notes: list[str] = []
+
+    # --- set-up ------------------------------------------------------------------------------
+    def env(self, **extra: str) -> dict[str, str]:
+        return {
+            "SECURELINK_REDIS_URL": self.redis_server.url,
+            "SECURELINK_KEY_PREFIX": PREFIX,
+            "SECURELINK_DATA_DIR": str(self.work / "data"),
+            "SECURELINK_ADMIN_KEY": self.admin_key,
+            "SECURELINK_LOG_LEVEL": "warning",
+            "BENCH_REDIS_URL": self.redis_server.url,
+            "BENCH_KEY_PREFIX": PREFIX,
+            **extra,
+        }
+
+    @property
+    def auth(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.admin_key}", "Content-Type": "application/json"}
+
+    def create(self, **fields: Any) -> str:
+        """One link through the admin API; its code."""
+        assert self.admin is not None
+        body = json.dumps({"targetUrl": TARGET, **fields}).encode()
+        link = http_post(self.admin.url + "/api/v1/links", body, self.auth)
+        code: str = link["shortCode"]
+        return code
+
+    def views(self, code: str) -> int:
+        assert self.redis is not None
+        return int(self.redis.hget(f"{PREFIX}:link:{{{code}}}", "v") or 0)
+
+    def run_wrk(self, url: str, **options: Any) -> WrkResult:
+        options.setdefault("connections", self.profile.connections)
+        wrk(url, seconds=self.profile.warmup, **options)
+        return wrk(url, seconds=self.profile.seconds, **options)
+
+    # --- the table ---------------------------------------------------------------------------
+    def anchor(self, name: str, app: str) -> Row:
+        code = self.create()
+        with uvicorn_app(name, app, free_port(), self.work, self.env()) as service:
+            result = self.run_wrk(f"{service.url}/{code}")
+            time.sleep(0.5)  # requests still in flight when wrk stopped finish first
+            served = int(http_get(service.url + "/-/count")[1])
+        views = self.views(code) if "naive" in app else None
+        return Row(name, result, views, served)
+
+    def redirector(self, name: str, workers: int = 1) -> Row:
+        code = self.create()
+        env = self.env(SECURELINK_WORKERS=str(workers), SECURELINK_REDIRECTOR_PORT=str(free_port()))
+        service = securelink("redirector", int(env["SECURELINK_REDIRECTOR_PORT"]), self.work, env)
+        with service:
+            result = self.run_wrk(f"{service.url}/{code}")
+            time.sleep(0.5)
+            served = None
+            if workers == 1:  # each worker counts on its own; one scrape sees one of them
+                match = OK_METRIC.search(http_get(service.url + "/-/metrics")[1])
+                served = int(match.group(1)) if match else None
+        return Row(name, result, self.views(code), served)
+
+    def exactness(self, service_url: str) -> tuple[int, int, dict[str, int]]:
+        """Links with maxViews raced by wrk: passes allowed, passes given, statuses."""
+        profile = self.profile
+        codes = [self.create(maxViews=profile.exact_views) for _ in range(profile.exact_links)]
+        paths = " ".join(f"/{code}" for code in codes)
+        env = {"BENCH_PATHS": paths}
+        seconds = max(2.0, profile.seconds / 3)
+        report = finish_wrk(
+            start_wrk(
+                f"{service_url}/",
+                env,
+                connections=profile.connections,
+                seconds=seconds,
+                script="exact.lua",
+            )
+        )
+        passes = sum(self.views(code) for code in codes)
+        return profile.exact_links * profile.exact_views, passes, report["statuses"]
+
+    # --- the extras --------------------------------------------------------------------------
+    def creation_rate(self, with_password: bool) -> WrkResult:
+        assert self.admin is not None
+        fields: dict[str, Any] = {"targetUrl": TARGET}
+        if with_password:
+            fields["password"] = PASSWORD
+        env = {
+            "BENCH_METHOD": "POST",
+            "BENCH_BODY": json.dumps(fields),
+            "BENCH_AUTH": self.auth["Authorization"],
+            "BENCH_CONTENT_TYPE": "application/json",
+        }
+        connections = 8 if with_password else 16
+        wrk(self.admin.url + "/api/v1/links", env, connections=connections, seconds=1, timeout=10)
+        return wrk(
+            self.admin.url + "/api/v1/links",
+            env,
+            connections=connections,
+            seconds=self.profile.seconds,
+            timeout=10,
+        )
+
+    def memory_per_link(self) -> tuple[int, float, int]:
+        """(links, used_memory delta per link, MEMORY USAGE of one link hash), bytes."""
+        assert self.admin is not None and self.redis is not None
+        count, per_batch = self.profile.memory_links, 800  # 800 items stay under 64 KiB
+        body = json.dumps({"links": [{"targetUrl": TARGET}] * per_batch}).encode()
+        before = int(self.redis.info("memory")["used_memory"])
+        created, code = 0, ""
+        while created < count:
+            reply = http_post(self.admin.url + "/api/v1/links/batch", body, self.auth)
+            results = reply["results"]
+            if any(result["status"] != 201 for result in results):
+                raise BenchError(f"batch create failed: {results[:3]}")
+            created += len(results)
+            code = results[-1]["link"]["shortCode"]
+        after = int(self.redis.info("memory")["used_memory"])
+        one = int(self.redis.memory_usage(f"{PREFIX}:link:{{{code}}}", samples=0) or 0)
+        return created, (after - before) / created, one
+
+    def redirect_under_passwords(self, service_url: str) -> tuple[WrkResult, WrkResult]:
+        """Plain redirects at full load while 20 clients verify passwords (Argon2id) at once."""
+        plain = self.create()
+        guarded = self.create(password=PASSWORD)
+        env = {
+            "BENCH_METHOD": "POST",
+            "BENCH_BODY": f"password={PASSWORD.replace(' ', '+')}",
+            "BENCH_CONTENT_TYPE": "application/x-www-form-urlencoded",
+        }
+        seconds = self.profile.seconds
+        verifying = start_wrk(
+            f"{service_url}/{guarded}", env, connections=20, seconds=seconds + 1, timeout=10
+        )
+        time.sleep(0.5)
+        redirects = wrk(
+            f"{service_url}/{plain}", connections=self.profile.connections, seconds=seconds
+        )
+        return redirects, parse(finish_wrk(verifying))
+
+
+def machine() -> str:
+    cpu = "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    server = subprocess.run(
+        [RedisServer(data_dir=Path("."), appendonly=False).binary, "--version"],
+        capture_output=True,
+        text=True,
+    ).stdout.split()
+    version = next((part for part in server if part.startswith("v=")), "v=?")[2:]
+    wrk_version = subprocess.run(["wrk", "-v"], capture_output=True, text=True).stdout.split()
+    return (
+        f"{os.cpu_count()} cores ({cpu}), {platform.system()} {platform.release()}, "
+        f"Python {platform.python_version()}, Redis {version}, wrk {wrk_version[1]}"
+    )
+
+
+def fmt_row(row: Row, bare: float) -> str:
+    r = row.result
+    share = f"{r.rate / bare:.2f}" if bare else "-"
+    counts = "-"
+    if row.views is not None:
+        served = row.served if row.served is not None else r.requests
+        mark = "exact" if row.views == served else "MISMATCH"
+        counts = f"{row.views:,} / {served:,} ({mark})"
+    elif row.served is not None:
+        counts = f"- / {row.served:,}"
+    errors = f" ({r.socket_errors} socket errors)" if r.socket_errors else ""
+    return (
+        f"| {row.name} | {r.rate:,.0f}{errors} | {r.p50_ms:.2f} | {r.p99_ms:.2f} | {share} "
+        f"| {counts} | {r.requests:,} |"
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="./scripts/bench", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="short runs: under a minute")
+    parser.add_argument("--table-only", action="store_true", help="skip the extra measurements")
+    args = parser.parse_args(argv)
+    profile = QUICK if args.quick else FULL
+    print(f"# securelink benchmark ({'quick' if args.quick else 'full'})", flush=True)
+    print(f"Machine: {machine()}", flush=True)
+    print(
+        f"wrk -t1 -c{profile.connections} -d{profile.seconds:g}s after a "
+        f"{profile.warmup:g} s warm-up; one uvicorn process each "
+        "(uvloop, httptools, no access log)",
+        flush=True,
+    )
+    started = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="securelink-bench-") as tmp:
+        bench = Bench(profile, Path(tmp))
+        with bench.redis_server:
+            bench.redis = redis.Redis.from_url(bench.redis_server.url)
+            admin_port = free_port()
+            admin_env = bench.env(SECURELINK_ADMIN_PORT=str(admin_port))
+            with securelink("admin_api", admin_port, Path(tmp), admin_env) as admin:
+                bench.admin = admin
+                report(bench, args.table_only)
+    print(f"\n(took {time.monotonic() - started:.0f} s)")
+    return 0
+
+
+def report(bench: Bench, table_only: bool) -> None:
+    rows = [
+        bench.anchor("bare Starlette 302, no Redis", "bench.bare_app:app"),
+        bench.anchor("naive HGETALL + HINCRBY", "bench.naive_app:app"),
+        bench.redirector("securelink redirector"),
+    ]
+    if not table_only:
+        rows.append(bench.redirector("redirector, SECURELINK_WORKERS=2", workers=2))
+    bare = rows[0].result.rate
+    print("\n| app | req/s | p50 ms | p99 ms | share of bare | views counted / 302s served "
+          "(whole run, warm-up too) | responses read by wrk |")  # fmt: skip
+    print("|---|---|---|---|---|---|---|")
+    for row in rows:
+        print(fmt_row(row, bare))
+    naive, mine = rows[1].result.rate, rows[2].result.rate
+    print(
+        f"\nRedirector: {mine / bare:.2f} of bare, {mine / naive:.2f}x naive, "
+        f"p99 {rows[2].result.p99_ms:.2f} ms.",
+        flush=True,
+    )
+    if len(rows) > 3 and rows[3].served is None:
+        print("(2 workers: 302s are wrk's responses; requests in flight when wrk stops may "
+              "count a view that wrk never read)")  # fmt: skip
+    if table_only:
+        return
+
+    port = free_port()
+    env = bench.env(SECURELINK_REDIRECTOR_PORT=str(port))
+    with securelink("redirector", port, bench.work, env) as service:
+        allowed, passes, statuses = bench.exactness(service.url)
+        print(
+            f"\nExactness: {bench.profile.exact_links} links with maxViews "
+            f"{bench.profile.exact_views}, raced by {bench.profile.connections} connections: "
+            f"{passes} views counted of {allowed} allowed; statuses seen {statuses}",
+            flush=True,
+        )
+        redirects, verifying = bench.redirect_under_passwords(service.url)
+    naive_app = uvicorn_app("naive", "bench.naive_app:app", free_port(), bench.work, bench.env())
+    with naive_app:
+        allowed, passes, statuses = bench.exactness(naive_app.url)
+        print(f"Naive app, same race: {passes} views counted of {allowed} allowed; {statuses}")
+
+    plain = rows[2].result
+    print("\n| measurement | result |\n|---|---|")
+    print(
+        f"| plain redirect while 20 clients verify passwords | {redirects.rate:,.0f} req/s, "
+        f"p50 {redirects.p50_ms:.2f} ms, p99 {redirects.p99_ms:.2f} ms (alone: p99 "
+        f"{plain.p99_ms:.2f} ms); {verifying.rate:,.1f} verifications/s |"
+    )
+    for with_password in (False, True):
+        result = bench.creation_rate(with_password)
+        label = "with password (Argon2id, owasp profile)" if with_password else "no password"
+        failed = result.errors["status"] + result.socket_errors
+        print(
+            f"| links created per second, {label} | {result.rate:,.0f}/s "
+            f"(p99 {result.p99_ms:.1f} ms{f', {failed} failed' if failed else ''}) |",
+            flush=True,
+        )
+    links, delta, one = bench.memory_per_link()
+    print(
+        f"| Redis memory per link, {links:,} links, 40-character URL | used_memory delta "
+        f"{delta:,.0f} B/link; MEMORY USAGE of one link hash {one} B |"
+    )
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main())
+    except BenchError as error:
+        print(f"bench: {error}", file=sys.stderr)
+        sys.exit(1)
