@@ -120,6 +120,7 @@ def _file_request(now: datetime) -> dict[str, Any]:
             "file": {
                 "type": "string",
                 "contentMediaType": "application/octet-stream",
+                "minLength": 1,
                 "description": "1 byte to SECURELINK_MAX_UPLOAD_BYTES; its filename (last path "
                 "segment) and Content-Type (type/subtype, else application/octet-stream) are kept",
             },
