@@ -33,4 +33,7 @@ def serve(app_factory: str, port_of: str) -> None:
         server_header=False,
         backlog=4096,
         timeout_graceful_shutdown=5,
+        # Longer than the idle timeouts of common clients and load balancers (60 s), so a
+        # client never reuses a connection the server is closing at that very moment.
+        timeout_keep_alive=65,
     )
