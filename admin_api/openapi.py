@@ -298,7 +298,7 @@ def _paths() -> dict[str, Any]:
                     {
                         "200": _response("One result per item, in request order", "BatchResponse"),
                         "400": BAD_BODY,
-                        "413": TOO_LARGE,
+                        "413": _response("Body over 4 MiB", "Error"),
                     },
                     writes=True,
                 ),
