@@ -9,10 +9,13 @@ from pathlib import Path
 
 import pytest
 import redis
+from starlette.testclient import TestClient
 
 from shared.redis_server import RedisServer
+from shared.settings import Settings
 
 TEST_REDIS_URL_VARIABLE = "SECURELINK_TEST_REDIS_URL"
+ADMIN_KEY = "test-admin-key-0123456789abcdef"
 
 
 @pytest.fixture(scope="session")
@@ -74,3 +77,37 @@ def make_redis_server(tmp_path: Path) -> Iterator[Callable[..., RedisServer]]:
     yield make
     for server in servers:
         server.stop()
+
+
+@pytest.fixture
+def app_settings(redis_url: str, key_prefix: str, tmp_path: Path) -> Settings:
+    """Settings for in-process apps: the test server, this test's prefix, cheap hashing."""
+    return Settings(
+        redis_url=redis_url,
+        key_prefix=key_prefix,
+        admin_key=ADMIN_KEY,
+        public_base_url="http://sl.test",
+        data_dir=tmp_path / "data",
+        argon2_profile="test",
+        hash_threads=1,
+    )
+
+
+@pytest.fixture
+def admin_client(app_settings: Settings) -> Iterator[TestClient]:
+    """The admin API in-process (lifespan run), sending the bootstrap key."""
+    from admin_api.app import create_app
+
+    app = create_app(app_settings)
+    headers = {"Authorization": f"Bearer {ADMIN_KEY}"}
+    with TestClient(app, headers=headers) as client:
+        yield client
+
+
+@pytest.fixture
+def redirector_client(app_settings: Settings) -> Iterator[TestClient]:
+    """The redirector in-process on the same prefix as admin_client; redirects not followed."""
+    from redirector.app import create_app
+
+    with TestClient(create_app(app_settings), follow_redirects=False) as client:
+        yield client
