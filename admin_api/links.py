@@ -70,7 +70,9 @@ class Links:
             code = new.custom_code or generate_code()
             created = await self.scripts.run("create_link", [self.keys.link(code)], args)
             if created:
-                await self.redis.xadd(self.keys.index, {"c": code})
+                # The creation time tells this link's entry from one of an earlier link that
+                # held the same code before its keys expired.
+                await self.redis.xadd(self.keys.index, {"c": code, "t": fields[Field.CREATED]})
                 return self.to_link(code, fields)
             if new.custom_code:
                 raise Conflict()
@@ -133,8 +135,9 @@ class Links:
                 pipe.hgetall(self.keys.link(code))
             hashes = await pipe.execute()
             gone = []
-            for (entry_id, _), code, fields in zip(entries, codes, hashes, strict=True):
-                if fields:
+            for (entry_id, entry), code, fields in zip(entries, codes, hashes, strict=True):
+                created = entry.get(b"t")
+                if fields and (created is None or fields.get(b"c") == created):
                     items.append(self.to_link(code, fields))
                     last_id = entry_id.decode()
                 else:

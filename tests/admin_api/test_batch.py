@@ -1,0 +1,115 @@
+"""POST /api/v1/links/batch: 1 to 1000 items, each created or refused on its own, in order."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import pytest
+from starlette.testclient import TestClient
+
+from tests.admin_api.validation_cases import MALFORMED_BODY, validation_body
+
+URL = "https://example.com/"
+BATCH_SIZE_ERROR = validation_body(["links: must be a list of 1 to 1000 links"])
+
+
+def _batch(client: TestClient, items: Any) -> Any:
+    return client.post("/api/v1/links/batch", json={"links": items})
+
+
+def test_each_item_is_created_or_refused_on_its_own_in_request_order(
+    admin_client: TestClient,
+) -> None:
+    response = _batch(
+        admin_client,
+        [
+            {"targetUrl": URL + "0", "maxViews": 2},
+            {"targetUrl": "", "maxViews": 0},
+            {"targetUrl": URL + "2", "customCode": "batch-code"},
+            {"targetUrl": URL + "3", "customCode": "batch-code"},
+            "not an object",
+            {"targetUrl": URL + "5", "password": "pw"},
+        ],
+    )
+
+    results = response.json()["results"]
+    assert response.status_code == 200
+    assert [(r["index"], r["status"]) for r in results] == [
+        (0, 201),
+        (1, 400),
+        (2, 201),
+        (3, 409),
+        (4, 400),
+        (5, 201),
+    ]
+    assert results[0]["link"]["targetUrl"] == URL + "0"
+    assert results[0]["link"]["maxViews"] == 2
+    assert results[1]["errors"] == [
+        "targetUrl: must not be blank",
+        "maxViews: must be greater than 0",
+    ]
+    assert results[2]["link"]["shortCode"] == "batch-code"
+    assert results[3]["errors"] == ["customCode is already taken"]
+    assert results[4]["errors"] == ["link: must be a JSON object"]
+    assert results[5]["link"]["passwordProtected"] is True
+
+
+def test_created_items_can_be_read_back(admin_client: TestClient) -> None:
+    results = _batch(admin_client, [{"targetUrl": URL + str(i)} for i in range(3)]).json()
+
+    for result in results["results"]:
+        link = result["link"]
+        assert admin_client.get(f"/api/v1/links/{link['shortCode']}").json() == link
+
+
+def test_result_items_carry_either_a_link_or_errors(admin_client: TestClient) -> None:
+    results = _batch(admin_client, [{"targetUrl": URL}, {"targetUrl": "x"}]).json()["results"]
+
+    assert set(results[0]) == {"index", "status", "link"}
+    assert set(results[1]) == {"index", "status", "errors"}
+
+
+def test_batch_of_1000_is_accepted(admin_client: TestClient) -> None:
+    started = time.monotonic()
+
+    response = _batch(admin_client, [{"targetUrl": f"{URL}{i}"} for i in range(1000)])
+
+    results = response.json()["results"]
+    assert response.status_code == 200
+    assert [r["index"] for r in results] == list(range(1000))
+    assert {r["status"] for r in results} == {201}
+    assert len({r["link"]["shortCode"] for r in results}) == 1000
+    assert time.monotonic() - started < 20
+
+
+@pytest.mark.parametrize(
+    "links",
+    [
+        pytest.param([], id="empty"),
+        pytest.param([{"targetUrl": URL}] * 1001, id="1001-items"),
+        pytest.param({"targetUrl": URL}, id="object"),
+        pytest.param("links", id="string"),
+        pytest.param(None, id="null"),
+    ],
+)
+def test_batch_that_is_not_a_list_of_1_to_1000_is_refused(
+    admin_client: TestClient, links: Any
+) -> None:
+    response = _batch(admin_client, links)
+
+    assert response.status_code == 400
+    assert response.json() == BATCH_SIZE_ERROR
+
+
+def test_batch_without_links_member_is_refused(admin_client: TestClient) -> None:
+    response = admin_client.post("/api/v1/links/batch", json={"items": [{"targetUrl": URL}]})
+
+    assert response.json() == BATCH_SIZE_ERROR
+
+
+def test_batch_body_that_is_not_json_is_malformed(admin_client: TestClient) -> None:
+    response = admin_client.post("/api/v1/links/batch", content=b"[")
+
+    assert response.status_code == 400
+    assert response.json() == MALFORMED_BODY
