@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any
@@ -15,10 +15,13 @@ from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
 
 from redirector import pages, previews
 from redirector.downloads import Downloads
+from redirector.hotpath import RESOLVED, HotPath
 from redirector.negotiation import prefers_json
+from redirector.pipeline import ScriptPipeline
 from shared import health
 from shared.errors import CatchAll, json_response
 from shared.files import files_dir
@@ -48,22 +51,49 @@ def _text(value: Any) -> str | None:
 
 
 class Resolver:
-    """The one script call a request makes."""
+    """The one script call a request makes.
 
-    def __init__(self, scripts: ScriptRunner, keys: Keys, settings: Settings) -> None:
+    Through the pipeline (one connection, concurrent calls share writes, its own timeouts) on a
+    single server; through redis-py's cluster client, one call at a time, on Redis Cluster.
+    """
+
+    def __init__(self, scripts: ScriptRunner | ScriptPipeline, keys: Keys, settings: Settings):
         self.scripts = scripts
         self.keys = keys
         self.retention = str(settings.retention_seconds)
         self.deadline = settings.redis_timeout_ms / 1000 * 2
+        self.pipelined = isinstance(scripts, ScriptPipeline)
+
+    def call(self, code: str, mode: ResolveMode) -> Awaitable[Any]:
+        """The script's raw reply; the pipeline bounds its own wait, the cluster client does not."""
+        keys, args = [self.keys.link(code)], [int(mode), self.retention]
+        if self.pipelined:
+            return self.scripts.run("resolve_link", keys, args)
+        return self._bounded(keys, args)
+
+    async def _bounded(self, keys: list[str], args: list[Any]) -> Any:
+        async with asyncio.timeout(self.deadline):
+            return await self.scripts.run("resolve_link", keys, args)
 
     async def resolve(self, code: str, mode: ResolveMode) -> Resolution:
-        async with asyncio.timeout(self.deadline):
-            reply = await self.scripts.run(
-                "resolve_link", [self.keys.link(code)], [int(mode), self.retention]
-            )
+        return self.parse(await self.call(code, mode))
+
+    async def resolve_once(self, request: Request, code: str, mode: ResolveMode) -> Resolution:
+        """What the hot path's call gave when it made one (never resolve twice), else a call."""
+        ready = request.scope.pop(RESOLVED, None)
+        if ready is None:
+            return await self.resolve(code, mode)
+        if isinstance(ready, BaseException):
+            raise ready
+        return self.parse(ready)
+
+    @staticmethod
+    def parse(reply: list[Any]) -> Resolution:
         status = ResolveStatus(reply[0])
         if len(reply) == 1:
             return Resolution(status)
+        # Lua drops trailing nils on some servers: absent fields may be missing, not None.
+        reply = [*reply, *[None] * (7 - len(reply))]
         size = _text(reply[4])
         return Resolution(
             status,
@@ -115,13 +145,17 @@ class Responder:
             assert resolution.target is not None
             if resolution.is_file:
                 return self.file(request, resolution)
-            headers = {**self.common, "Location": resolution.target, "Cache-Control": NO_STORE}
-            return Response(status_code=redirect_status, headers=headers)
+            return self.redirect(resolution.target, redirect_status)
         if status is ResolveStatus.NOT_FOUND:
             return self.not_found(request)
         if status is ResolveStatus.PASSWORD_REQUIRED:
             return self.password_form(request)
         return self.error(request, 410, _GONE_MESSAGES[status])
+
+    def redirect(self, target: str, status: int = 302) -> Response:
+        """The redirect; redirector/hotpath.py sends the same headers from a template of it."""
+        headers = {**self.common, "Location": target, "Cache-Control": NO_STORE}
+        return Response(status_code=status, headers=headers)
 
     def password_form(self, request: Request, error: str | None = None, status: int = 200) -> Response:
         if prefers_json(request.headers.get("accept", "")):
@@ -156,7 +190,7 @@ async def follow(request: Request) -> Response:
         return await previews.preview_response(request, code)
     mode = ResolveMode.PEEK if request.method == "HEAD" else ResolveMode.COUNT
     try:
-        resolution = await state.resolver.resolve(code, mode)
+        resolution = await state.resolver.resolve_once(request, code, mode)
     except UNAVAILABLE:
         return state.responder.unavailable(request)
     state.metrics.inc("securelink_resolutions_total", resolution.status.name.lower())
@@ -178,17 +212,33 @@ async def submit_password(request: Request) -> Response:
     return await submit(request)
 
 
+class Redirector(Starlette):
+    """Starlette, with the hot path in front: plain redirects skip routing and middleware."""
+
+    hot_path: HotPath | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        hot_path = self.hot_path
+        if hot_path is not None and scope["type"] == "http" and await hot_path(scope, send):
+            return
+        await super().__call__(scope, receive, send)
+
+
 def create_app(settings: Settings) -> Starlette:
     """The redirector; Redis and the scripts are made in the lifespan."""
     scripts = load_scripts()
 
     @contextlib.asynccontextmanager
-    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+    async def lifespan(app: Redirector) -> AsyncIterator[None]:
         from shared.passwords import Passwords  # argon2 stays off the hot path's imports
 
         redis = connect(settings)
         keys = Keys(settings.key_prefix)
         runner = ScriptRunner(redis, scripts)
+        resolving: ScriptRunner | ScriptPipeline = runner
+        if not settings.redis_cluster:  # the cluster client routes each call by key: no batching
+            timeout = settings.redis_timeout_ms / 1000
+            resolving = ScriptPipeline(settings.require_redis_url(), scripts, timeout=timeout)
         metrics = Metrics("redirector")
         metrics.declare("securelink_resolutions_total", "outcome", "Script outcomes by status")
         app.state.settings = settings
@@ -196,29 +246,31 @@ def create_app(settings: Settings) -> Starlette:
         app.state.keys = keys
         app.state.scripts = runner
         app.state.metrics = metrics
-        app.state.resolver = Resolver(runner, keys, settings)
+        app.state.resolver = Resolver(resolving, keys, settings)
         app.state.responder = Responder(settings)
+        app.hot_path = HotPath(app.state.resolver.call, metrics, app.state.responder, always)
         app.state.passwords = Passwords(settings.argon2_profile, settings.hash_threads)
         try:
             yield
         finally:
+            app.hot_path = None
             app.state.passwords.close()
+            if isinstance(resolving, ScriptPipeline):
+                await resolving.aclose()
             await redis.aclose()
 
-    return Starlette(
+    # Every response, health and metrics too; Responder's own values win where set.
+    always = {"X-Content-Type-Options": "nosniff", "Referrer-Policy": settings.referrer_policy}
+    return Redirector(
         routes=[
             *health.ROUTES,
             Route("/{code}", follow, methods=["GET", "HEAD"]),
             Route("/{code}", submit_password, methods=["POST"]),
         ],
         middleware=[
-            # Every response, health and metrics too; Responder's own values win where set.
             Middleware(
                 SecurityHeaders,
-                headers={
-                    "X-Content-Type-Options": "nosniff",
-                    "Referrer-Policy": settings.referrer_policy,
-                },
+                headers=always,
                 html_headers={"Content-Security-Policy": pages.CONTENT_SECURITY_POLICY},
             ),
             Middleware(CatchAll),

@@ -1,0 +1,103 @@
+"""GET/HEAD /{code} of a plain redirect, answered before Starlette's routing and middleware.
+
+A redirect is the one answer the redirector gives by the thousand, so it is sent here from
+header lists built at start-up. Everything else (404 for codes that cannot exist, preview
+bots, passwords, files, 410, 503, errors) goes on to the Starlette app, carrying the script's
+reply in the scope when it was already asked: a request is never resolved twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from typing import TYPE_CHECKING, Any
+
+from starlette.responses import Response
+from starlette.types import Message, Scope, Send
+
+from redirector.previews import is_preview_bot
+from shared.keys import CODE_PATTERN
+from shared.metrics import Metrics
+from shared.scripts import ResolveMode, ResolveStatus
+
+if TYPE_CHECKING:
+    from redirector.app import Responder
+
+# Scope key of what the hot path's script call gave: a reply, or the exception it raised.
+RESOLVED = "securelink.resolved"
+# The value Response templates carry in place of the target, swapped per request.
+_PLACEHOLDER = "\x00target\x00"
+_EMPTY_BODY: Message = {"type": "http.response.body", "body": b""}
+_OK = int(ResolveStatus.OK)
+_FILE_KIND = b"f"
+
+ResolveCall = Callable[[str, ResolveMode], Awaitable[Any]]
+
+
+def template(
+    response: Response, always: Mapping[str, str]
+) -> tuple[list[tuple[bytes, bytes]], int]:
+    """A response's headers, with those SecurityHeaders would add, and where the target sits."""
+    headers = list(response.raw_headers)
+    present = {name for name, _ in headers}
+    headers += [
+        (name.lower().encode(), value.encode())
+        for name, value in always.items()
+        if name.lower().encode() not in present
+    ]
+    for index, (_, value) in enumerate(headers):
+        if value == _PLACEHOLDER.encode("latin-1"):
+            return headers, index
+    raise ValueError("the response template does not carry the placeholder")
+
+
+class HotPath:
+    """Answers a plain redirect itself; returns False to let the app answer anything else."""
+
+    def __init__(
+        self,
+        resolve: ResolveCall,
+        metrics: Metrics,
+        responder: Responder,
+        always: Mapping[str, str],
+    ) -> None:
+        self.resolve = resolve
+        self.metrics = metrics
+        redirect = responder.redirect(_PLACEHOLDER)
+        self.status = redirect.status_code
+        self.headers, self.location_at = template(redirect, always)
+        self.valid = CODE_PATTERN.fullmatch
+
+    async def __call__(self, scope: Scope, send: Send) -> bool:
+        method = scope["method"]
+        if method == "GET":
+            mode = ResolveMode.COUNT
+        elif method == "HEAD":
+            mode = ResolveMode.PEEK
+        else:
+            return False
+        code = scope["path"][1:]
+        if scope.get("root_path") or self.valid(code) is None:
+            return False  # Starlette answers: its 404, or a route of its own
+        for name, value in scope["headers"]:
+            if name == b"user-agent":
+                if is_preview_bot(value.decode("latin-1")):
+                    return False  # previews count nothing and answer pages of their own
+                break
+        try:
+            reply = await self.resolve(code, mode)
+        except Exception as exc:
+            scope[RESOLVED] = exc  # the app answers it: a 503, or the 500 with a reference id
+            return False
+        if reply[0] != _OK or (len(reply) > 2 and reply[2] == _FILE_KIND):
+            scope[RESOLVED] = reply  # 404, 410, the password form, a file: the app answers
+            return False
+        target = reply[1]
+        if not target.isascii():
+            scope[RESOLVED] = reply  # sent as Starlette encodes it
+            return False
+        self.metrics.inc("securelink_resolutions_total", "ok")
+        headers = self.headers.copy()
+        headers[self.location_at] = (b"location", target)
+        await send({"type": "http.response.start", "status": self.status, "headers": headers})
+        await send(_EMPTY_BODY)
+        return True
