@@ -261,7 +261,7 @@ def create_app(settings: Settings) -> Starlette:
 
     # Every response, health and metrics too; Responder's own values win where set.
     always = {"X-Content-Type-Options": "nosniff", "Referrer-Policy": settings.referrer_policy}
-    return Redirector(
+    app = Redirector(
         routes=[
             *health.ROUTES,
             Route("/{code}", follow, methods=["GET", "HEAD"]),
@@ -278,6 +278,9 @@ def create_app(settings: Settings) -> Starlette:
         exception_handlers={HTTPException: http_error},
         lifespan=lifespan,
     )
+    # "/{code}/" is not a code: 404, not Starlette's 307 to a URL built from the Host header.
+    app.router.redirect_slashes = False
+    return app
 
 
 def factory() -> Starlette:

@@ -44,6 +44,16 @@ def test_unknown_codes_and_other_paths_answer_404(stack: Stack, path: str) -> No
     }
 
 
+def test_code_with_a_trailing_slash_answers_404_and_counts_nothing(stack: Stack) -> None:
+    code = stack.create_link(targetUrl="https://example.com/")["shortCode"]
+
+    response = stack.visit("GET", f"/{code}/", headers={"Host": "evil.example"})
+
+    assert response.status_code == 404
+    assert "location" not in response.headers
+    assert _views(stack, code) == 0
+
+
 def test_link_is_followed_max_views_times_then_410(stack: Stack) -> None:
     code = stack.create_link(targetUrl="https://example.com/", maxViews=2)["shortCode"]
 
