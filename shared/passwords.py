@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import os
+import sys
+import threading
 from concurrent.futures import ThreadPoolExecutor
 
 from argon2 import Parameters, PasswordHasher, Type, extract_parameters, profiles
@@ -45,13 +49,25 @@ def is_weaker(stored: Parameters, wanted: Parameters) -> bool:
     )
 
 
+HASHING_NICENESS = 19
+
+
+def _yield_to_the_loop() -> None:
+    """Hashing threads run niced, so password guessing cannot starve the redirects on the loop."""
+    if sys.platform.startswith("linux"):  # elsewhere a thread id is no process id to renice
+        with contextlib.suppress(OSError):
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), HASHING_NICENESS)
+
+
 class Passwords:
     """Hash and verify off the event loop; at most `threads` hashes run at once."""
 
     def __init__(self, profile: str, threads: int) -> None:
         self.parameters = PROFILES[profile]
         self.hasher = PasswordHasher.from_parameters(self.parameters)
-        self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="argon2")
+        self._pool = ThreadPoolExecutor(
+            max_workers=threads, thread_name_prefix="argon2", initializer=_yield_to_the_loop
+        )
 
     async def hash(self, password: str) -> str:
         """An Argon2id hash in PHC form ($argon2id$v=19$m=...), salted."""
