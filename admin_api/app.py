@@ -227,7 +227,13 @@ def create_app(settings: Settings) -> Starlette:
         app.state.metrics = Metrics("admin_api")
         app.state.api_keys = ApiKeys(redis, Keys(settings.key_prefix))
         app.state.auth = Authenticator(settings.admin_key, app.state.api_keys)
-        app.state.links = Links(redis=redis, scripts=runner, passwords=passwords, settings=settings)
+        app.state.links = Links(
+            redis=redis,
+            scripts=runner,
+            passwords=passwords,
+            settings=settings,
+            metrics=app.state.metrics,
+        )
         app.state.sweeper = FileSweeper(
             redis=redis,
             keys=Keys(settings.key_prefix),

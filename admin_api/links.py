@@ -11,6 +11,7 @@ from typing import Any
 from admin_api.validation import NewLink
 from shared.errors import Conflict, NotFound
 from shared.keys import Keys, is_valid_code
+from shared.metrics import Metrics
 from shared.models import FILE_KIND, Field, Link, link_from_hash, now_ms
 from shared.passwords import Passwords
 from shared.scripts import ScriptRunner
@@ -46,6 +47,7 @@ class Links:
         passwords: Passwords,
         settings: Settings,
         clock: Callable[[], int] = now_ms,
+        metrics: Metrics | None = None,
     ) -> None:
         self.redis = redis
         self.scripts = scripts
@@ -53,6 +55,8 @@ class Links:
         self.settings = settings
         self.keys = Keys(settings.key_prefix)
         self.clock = clock
+        self.metrics = metrics or Metrics("admin_api")
+        self.metrics.declare("securelink_links_created_total", "kind", "Links created")
 
     def to_link(self, code: str, fields: Mapping[Any, Any]) -> Link:
         return link_from_hash(
@@ -73,7 +77,9 @@ class Links:
                 # The creation time tells this link's entry from one of an earlier link that
                 # held the same code before its keys expired.
                 await self.redis.xadd(self.keys.index, {"c": code, "t": fields[Field.CREATED]})
-                return self.to_link(code, fields)
+                link = self.to_link(code, fields)
+                self.metrics.inc("securelink_links_created_total", link.kind)
+                return link
             if new.custom_code:
                 raise Conflict()
         raise RuntimeError("could not find a free short code")  # 8 collisions at 59 bits: a bug

@@ -47,6 +47,17 @@ def test_metrics_are_prometheus_text(admin_client: TestClient) -> None:
 
     assert response.status_code == 200
     assert response.headers["content-type"] == "text/plain; version=0.0.4; charset=utf-8"
+    assert "# TYPE securelink_links_created_total counter\n" in response.text
+
+
+def test_metrics_count_created_links(admin_client: TestClient) -> None:
+    for _ in range(2):
+        admin_client.post("/api/v1/links", json={"targetUrl": "https://example.com/"})
+    admin_client.post("/api/v1/links", json={"targetUrl": ""})
+
+    text = admin_client.get("/-/metrics").text
+
+    assert 'securelink_links_created_total{service="admin_api",kind="url"} 2\n' in text
 
 
 def test_openapi_document_describes_the_link_routes(admin_client: TestClient) -> None:
