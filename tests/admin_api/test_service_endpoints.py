@@ -1,45 +1,8 @@
-"""/-/healthz, /-/readyz (503 while Redis is down), /-/metrics and /openapi.json."""
+"""The admin API's /-/metrics counters and /openapi.json (health: tests/shared/test_health.py)."""
 
 from __future__ import annotations
 
-import dataclasses
-import time
-
 from starlette.testclient import TestClient
-
-from admin_api.app import create_app
-from shared.redis_server import free_port
-from shared.settings import Settings
-
-
-def test_healthz_answers_while_the_process_runs(admin_client: TestClient) -> None:
-    response = admin_client.get("/-/healthz")
-
-    assert response.status_code == 200
-
-
-def test_readyz_answers_200_when_redis_answers(admin_client: TestClient) -> None:
-    response = admin_client.get("/-/readyz")
-
-    assert response.status_code == 200
-
-
-def test_readyz_answers_503_quickly_when_redis_is_down(app_settings: Settings) -> None:
-    settings = dataclasses.replace(app_settings, redis_url=f"redis://127.0.0.1:{free_port()}/0")
-
-    with TestClient(create_app(settings)) as client:
-        started = time.monotonic()
-        response = client.get("/-/readyz")
-        elapsed = time.monotonic() - started
-
-    assert response.status_code == 503
-    assert response.headers["retry-after"] == "1"
-    assert response.json() == {
-        "status": 503,
-        "error": "Service Unavailable",
-        "message": "Redis is not answering",
-    }
-    assert elapsed < 1
 
 
 def test_metrics_are_prometheus_text(admin_client: TestClient) -> None:

@@ -1,0 +1,67 @@
+"""/-/healthz, /-/readyz and /-/metrics answer the same way on both services."""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Callable
+
+import pytest
+from starlette.applications import Starlette
+from starlette.testclient import TestClient
+
+from admin_api.app import create_app as create_admin
+from redirector.app import create_app as create_redirector
+from shared.redis_server import free_port
+from shared.settings import Settings
+
+SERVICES = [
+    pytest.param(create_admin, id="admin_api"),
+    pytest.param(create_redirector, id="redirector"),
+]
+AppFactory = Callable[[Settings], Starlette]
+
+
+@pytest.mark.parametrize("create_app", SERVICES)
+def test_healthz_and_readyz_answer_200_while_redis_answers(
+    app_settings: Settings, create_app: AppFactory
+) -> None:
+    with TestClient(create_app(app_settings)) as client:
+        health = client.get("/-/healthz")
+        ready = client.get("/-/readyz")
+
+    assert (health.status_code, health.text) == (200, "ok\n")
+    assert (ready.status_code, ready.json()) == (200, {"status": "ready"})
+
+
+@pytest.mark.parametrize("create_app", SERVICES)
+def test_readyz_answers_503_within_a_second_while_redis_is_down(
+    app_settings: Settings, create_app: AppFactory
+) -> None:
+    settings = dataclasses.replace(app_settings, redis_url=f"redis://127.0.0.1:{free_port()}/0")
+
+    with TestClient(create_app(settings)) as client:
+        started = time.monotonic()
+        ready = client.get("/-/readyz")
+        elapsed = time.monotonic() - started
+        health = client.get("/-/healthz")
+
+    assert ready.status_code == 503
+    assert ready.headers["retry-after"] == "1"
+    assert ready.json() == {
+        "status": 503,
+        "error": "Service Unavailable",
+        "message": "Redis is not answering",
+    }
+    assert elapsed < 1
+    assert health.status_code == 200
+
+
+@pytest.mark.parametrize("create_app", SERVICES)
+def test_metrics_are_prometheus_text(app_settings: Settings, create_app: AppFactory) -> None:
+    with TestClient(create_app(app_settings)) as client:
+        response = client.get("/-/metrics")
+
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "text/plain; version=0.0.4; charset=utf-8"
+    assert response.text.startswith("# HELP securelink_")
