@@ -166,7 +166,10 @@ class _Connection(asyncio.Protocol):
         assert self.transport is not None
         self.waiting.extend(waiters)
         self.sent += len(waiters)
-        self.transport.write(data)
+        try:
+            self.transport.write(data)
+        except Exception as exc:  # a transport already closing: its calls fail, none linger
+            self.abort(RedisConnectionError(f"Error writing to Redis: {exc}"))
 
     def data_received(self, data: bytes) -> None:
         reader = self.reader
