@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import Counter
+from collections.abc import Callable
 
 import httpx
+import pytest
 
 from tests.acceptance.stacks import Stack
 
@@ -30,7 +32,11 @@ async def _race(url: str) -> Counter[int]:
         return Counter(await asyncio.gather(*tasks))
 
 
-def test_500_racing_clients_get_exactly_max_views_redirects(stack: Stack) -> None:
+@pytest.mark.parametrize("workers", [1, 2])
+def test_500_racing_clients_get_exactly_max_views_redirects(
+    start_stack: Callable[..., Stack], workers: int
+) -> None:
+    stack = start_stack(SECURELINK_WORKERS=workers)
     link = stack.create_link(targetUrl="https://example.com/race", maxViews=MAX_VIEWS)
     started = time.monotonic()
 
