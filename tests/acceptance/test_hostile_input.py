@@ -165,7 +165,7 @@ def test_body_that_is_not_a_json_object_answers_400(
     assert response.json() == MALFORMED
 
 
-@pytest.mark.parametrize("path", ["/api/v1/links", "/api/v1/links/batch", "/api/v1/keys"])
+@pytest.mark.parametrize("path", ["/api/v1/links", "/api/v1/keys"])
 def test_body_over_64_kib_answers_413(stack: Stack, path: str) -> None:
     content = b'{"targetUrl": "https://example.com/", "pad": "' + b"a" * 65536 + b'"}'
 
@@ -173,6 +173,25 @@ def test_body_over_64_kib_answers_413(stack: Stack, path: str) -> None:
 
     assert response.status_code == 413
     assert response.json()["status"] == 413
+
+
+def test_batch_body_over_4_mib_answers_413(stack: Stack) -> None:
+    content = b'{"links": [], "pad": "' + b"a" * (4 * 1024 * 1024) + b'"}'
+
+    response = post_raw(stack, "/api/v1/links/batch", content)
+
+    assert response.status_code == 413
+    assert response.json()["message"] == "Request body exceeds 4194304 bytes"
+
+
+def test_batch_of_1000_links_over_64_kib_is_accepted(stack: Stack) -> None:
+    url = "https://example.com/" + "p" * 200
+    body = {"links": [{"targetUrl": f"{url}/{i}"} for i in range(1000)]}
+
+    response = stack.admin("POST", "/api/v1/links/batch", json=body)
+
+    assert response.status_code == 200
+    assert [r["status"] for r in response.json()["results"]] == [201] * 1000
 
 
 def test_body_over_64_kib_without_content_length_answers_413(stack: Stack) -> None:
