@@ -146,7 +146,7 @@ def wrk_argv(
     if wrk is None:
         raise BenchError("wrk is not installed (./scripts/bench installs it with apt-get)")
     return [
-        wrk, "-t1", f"-c{connections}", f"-d{seconds:g}s", f"--timeout={timeout:g}s",
+        wrk, "-t1", f"-c{connections}", f"-d{max(1, round(seconds))}s", f"--timeout={timeout:g}s",
         "-s", str(BENCH / script), url,
     ]  # fmt: skip
 

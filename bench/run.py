@@ -193,7 +193,7 @@ class Bench:
         codes = [self.create(maxViews=profile.exact_views) for _ in range(profile.exact_links)]
         paths = " ".join(f"/{code}" for code in codes)
         env = {"BENCH_PATHS": paths}
-        seconds = max(2.0, profile.seconds / 3)
+        seconds = max(2, round(profile.seconds / 3))
         report = finish_wrk(
             start_wrk(
                 f"{service_url}/",
@@ -288,7 +288,7 @@ def machine() -> str:
     )
 
 
-def fmt_row(row: Row, bare: float) -> str:
+def fmt_row(row: Row, bare: float, connections: int = 64) -> str:
     r = row.result
     share = f"{r.rate / bare:.2f}" if bare else "-"
     if row.views is None:
@@ -298,7 +298,7 @@ def fmt_row(row: Row, bare: float) -> str:
         counts = f"{row.views:,} / {row.served:,} ({mark})"
     else:  # several workers: wrk's responses against the views its run added
         added = r.requests + (row.in_flight or 0)
-        mark = "exact" if 0 <= (row.in_flight or 0) <= 64 else "MISMATCH"
+        mark = "exact" if 0 <= (row.in_flight or 0) <= connections else "MISMATCH"
         counts = f"{added:,} / {r.requests:,} read by wrk, +{row.in_flight} in flight ({mark})"
     errors = f" ({r.socket_errors} socket errors)" if r.socket_errors else ""
     return (
@@ -343,7 +343,7 @@ def report(bench: Bench, table_only: bool) -> None:
     print("\n| app | req/s | p50 ms | p99 ms | share of bare | views counted / 302s served |")
     print("|---|---|---|---|---|---|")
     for row in rows:
-        print(fmt_row(row, bare))
+        print(fmt_row(row, bare, bench.profile.connections))
     naive, mine = rows[1].result.rate, rows[2].result.rate
     print(
         f"\nRedirector: {mine / bare:.2f} of bare, {mine / naive:.2f}x naive, "
