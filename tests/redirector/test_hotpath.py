@@ -10,8 +10,12 @@ import pytest
 import redis
 
 from redirector.app import Redirector as RedirectorApp
+from redirector.app import Resolution, Resolver
 from redirector.pipeline import ScriptPipeline
+from shared.keys import Keys
+from shared.scripts import ResolveMode, ResolveStatus, ScriptRunner, load_scripts
 from shared.settings import Settings
+from shared.store import connect
 from tests.redirector.password_support import (
     TARGET,
     redirector,
@@ -164,3 +168,29 @@ def test_the_redirect_counts_in_the_metrics(
     metrics = run(scenario())
 
     assert 'securelink_resolutions_total{service="redirector",outcome="ok"} 1' in metrics
+
+
+def test_the_unbatched_resolver_used_on_redis_cluster_answers_the_same(
+    settings: Settings, redis_sync: redis.Redis, key_prefix: str
+) -> None:
+    code = store_link(redis_sync, key_prefix, password=None)
+
+    async def scenario() -> tuple[Resolution, Resolution]:
+        client = connect(settings)
+        scripts = load_scripts()
+        try:
+            single = Resolver(ScriptRunner(client, scripts), Keys(key_prefix), settings)
+            batched_pipeline = ScriptPipeline(settings.require_redis_url(), scripts, timeout=1)
+            batched = Resolver(batched_pipeline, Keys(key_prefix), settings)
+            answers = (
+                await single.resolve(code, ResolveMode.PEEK),
+                await batched.resolve(code, ResolveMode.PEEK),
+            )
+            await batched_pipeline.aclose()
+            return answers
+        finally:
+            await client.aclose()
+
+    single, batched = run(scenario())
+
+    assert single == batched == Resolution(ResolveStatus.OK, target=TARGET)
