@@ -69,15 +69,15 @@ class Links:
         expire_at = ""
         if new.expires_ms is not None:
             expire_at = str(new.expires_ms + self.settings.retention_seconds * 1000)
-        args = [expire_at, *(item for pair in fields.items() for item in pair)]
+        args = [expire_at, "", *(item for pair in fields.items() for item in pair)]
         for _ in range(_GENERATION_ATTEMPTS):
             code = new.custom_code or generate_code()
             created = await self.scripts.run("create_link", [self.keys.link(code)], args)
             if created:
-                # The creation time tells this link's entry from one of an earlier link that
-                # held the same code before its keys expired.
-                await self.redis.xadd(self.keys.index, {"c": code, "t": fields[Field.CREATED]})
-                link = self.to_link(code, fields)
+                # Added after the link, so the entry's ID is never older than its creation
+                # second; an older entry of this code belonged to an earlier link.
+                await self.redis.xadd(self.keys.index, {"c": code})
+                link = self.to_link(code, {**fields, Field.CREATED: str(created)})
                 self.metrics.inc("securelink_links_created_total", link.kind)
                 return link
             if new.custom_code:
@@ -85,7 +85,7 @@ class Links:
         raise RuntimeError("could not find a free short code")  # 8 collisions at 59 bits: a bug
 
     async def _fields(self, new: NewLink, stored_file: StoredFile | None) -> dict[str, str]:
-        fields = {Field.CREATED: str(self.clock())}
+        fields: dict[str, str] = {}
         if stored_file is None:
             assert new.target_url is not None
             fields[Field.TARGET] = new.target_url
@@ -141,9 +141,8 @@ class Links:
                 pipe.hgetall(self.keys.link(code))
             hashes = await pipe.execute()
             gone = []
-            for (entry_id, entry), code, fields in zip(entries, codes, hashes, strict=True):
-                created = entry.get(b"t")
-                if fields and (created is None or fields.get(b"c") == created):
+            for (entry_id, _), code, fields in zip(entries, codes, hashes, strict=True):
+                if fields and _entry_of(entry_id, fields):
                     items.append(self.to_link(code, fields))
                     last_id = entry_id.decode()
                 else:
@@ -153,3 +152,9 @@ class Links:
             upper = f"({entries[-1][0].decode()}"
         more = await self.redis.xrevrange(self.keys.index, max=upper, min="-", count=1)
         return items, (last_id if more else None)
+
+
+def _entry_of(entry_id: bytes, fields: Mapping[bytes, bytes]) -> bool:
+    """Is this index entry the one of the link now holding its code (same server clock)?"""
+    entry_ms = int(entry_id.split(b"-")[0])
+    return entry_ms >= int(fields.get(b"c", b"0")) * 1000

@@ -71,7 +71,7 @@ def store_link(
 ) -> str:
     """A link written straight into Redis, the way the admin API stores it; its code."""
     code = secrets.token_urlsafe(8).replace("-", "x").replace("_", "y")
-    fields = {"t": target, "c": "1767225600000"}
+    fields = {"t": target, "c": "1767225600"}
     if max_views is not None:
         fields["m"] = str(max_views)
     if password_hash is None and password is not None:

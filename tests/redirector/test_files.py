@@ -59,7 +59,7 @@ def make_file_link(settings: Settings, redis_sync: redis.Redis) -> Iterator[Make
             "fs": str(len(content)),
             "ct": content_type,
             "fh": "0" * 64,
-            "c": "1700000000000",
+            "c": "1700000000",
         }
         if max_views is not None:
             fields["m"] = str(max_views)

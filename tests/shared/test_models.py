@@ -41,7 +41,7 @@ def test_times_are_iso_8601_utc_with_milliseconds_only_when_present(ms: int, tex
 
 
 def test_url_link_from_hash_has_every_contract_field() -> None:
-    raw = {b"t": b"https://example.com/a", b"c": str(T0).encode(), b"m": b"5", b"v": b"2"}
+    raw = {b"t": b"https://example.com/a", b"c": str(T0 // 1000).encode(), b"m": b"5", b"v": b"2"}
 
     link = link_from_hash("Xk3p9QaZ2m", raw, public_base_url="http://localhost:8080", at_ms=T0)
 
@@ -64,7 +64,7 @@ def test_url_link_from_hash_has_every_contract_field() -> None:
 def test_link_from_hash_reads_optional_fields() -> None:
     raw = {
         "t": "https://example.com/",
-        "c": str(T0),
+        "c": str(T0 // 1000),
         "e": str(T0 + 60_000),
         "p": "$argon2id$...",
         "l": str(T0 + 1),
@@ -82,7 +82,7 @@ def test_link_from_hash_reads_optional_fields() -> None:
 
 
 def test_remaining_views_never_go_below_zero() -> None:
-    raw = {"t": "https://example.com/", "c": str(T0), "m": "1", "v": "3"}
+    raw = {"t": "https://example.com/", "c": str(T0 // 1000), "m": "1", "v": "3"}
 
     link = link_from_hash("abcd", raw, public_base_url="https://sl.example", at_ms=T0)
 
@@ -94,7 +94,7 @@ def test_file_link_from_hash_carries_the_file_fields_and_no_target() -> None:
     raw = {
         "t": "stored-name",
         "k": "f",
-        "c": str(T0),
+        "c": str(T0 // 1000),
         "fn": "report.pdf",
         "fs": "1234",
         "ct": "application/pdf",

@@ -94,11 +94,11 @@ def test_runner_sends_the_source_once_when_the_server_forgot_the_script() -> Non
     server = _ForgetfulServer()
     runner = ScriptRunner(server, scripts)
 
-    reply = asyncio.run(runner.run("create_link", ["k"], ["", "t", "x"]))
+    reply = asyncio.run(runner.run("create_link", ["k"], ["", "", "t", "x"]))
 
     script = scripts["create_link"]
     assert reply == 1
     assert server.calls == [
-        ("evalsha", (script.sha, 1, "k", "", "t", "x")),
-        ("eval", (script.source.decode(), 1, "k", "", "t", "x")),
+        ("evalsha", (script.sha, 1, "k", "", "", "t", "x")),
+        ("eval", (script.source.decode(), 1, "k", "", "", "t", "x")),
     ]
