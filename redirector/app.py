@@ -139,7 +139,9 @@ class Responder:
     def not_found(self, request: Request) -> Response:
         return self.error(request, 404, "No link has this code.")
 
-    def outcome(self, request: Request, resolution: Resolution, redirect_status: int = 302) -> Response:
+    def outcome(
+        self, request: Request, resolution: Resolution, redirect_status: int = 302
+    ) -> Response:
         status = resolution.status
         if status is ResolveStatus.OK:
             assert resolution.target is not None
@@ -157,7 +159,9 @@ class Responder:
         headers = {**self.common, "Location": target, "Cache-Control": NO_STORE}
         return Response(status_code=status, headers=headers)
 
-    def password_form(self, request: Request, error: str | None = None, status: int = 200) -> Response:
+    def password_form(
+        self, request: Request, error: str | None = None, status: int = 200
+    ) -> Response:
         if prefers_json(request.headers.get("accept", "")):
             return self.error(request, 401, error or "Password required")
         headers = {**self.common, **pages.PAGE_HEADERS}
@@ -177,24 +181,26 @@ class Responder:
         return response
 
     def unavailable(self, request: Request) -> Response:
-        return self.error(request, 503, "The service is busy. Try again in a moment.", {"Retry-After": "1"})
+        message = "The service is busy. Try again in a moment."
+        return self.error(request, 503, message, {"Retry-After": "1"})
 
 
 async def follow(request: Request) -> Response:
     """GET counts one view; HEAD answers the same, counting nothing."""
     state = request.app.state
+    responder: Responder = state.responder
     code = request.path_params["code"]
     if not is_valid_code(code):
-        return state.responder.not_found(request)
+        return responder.not_found(request)
     if previews.request_is_preview(request):
         return await previews.preview_response(request, code)
     mode = ResolveMode.PEEK if request.method == "HEAD" else ResolveMode.COUNT
     try:
         resolution = await state.resolver.resolve_once(request, code, mode)
     except UNAVAILABLE:
-        return state.responder.unavailable(request)
+        return responder.unavailable(request)
     state.metrics.inc("securelink_resolutions_total", resolution.status.name.lower())
-    return state.responder.outcome(request, resolution)
+    return responder.outcome(request, resolution)
 
 
 async def http_error(request: Request, exc: Exception) -> Response:
