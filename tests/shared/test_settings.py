@@ -112,7 +112,8 @@ def test_from_env_reads_the_process_environment(monkeypatch: pytest.MonkeyPatch)
         ("SECURELINK_ADMIN_PORT", "65536", "must be between 1 and 65535"),
         ("SECURELINK_WORKERS", "0", "must be between 1 and 256"),
         ("SECURELINK_PUBLIC_BASE_URL", "sl.example", "must be an http:// or https:// URL"),
-        ("SECURELINK_ADMIN_KEY", "short", "must be at least 16 characters"),
+        ("SECURELINK_ADMIN_KEY", "two words", "must not contain whitespace or control characters"),
+        ("SECURELINK_ADMIN_KEY", "tab\tkey", "must not contain whitespace or control characters"),
         ("SECURELINK_RETENTION_SECONDS", "-1", "must be between 1 and 1000000000"),
         ("SECURELINK_RETENTION_SECONDS", "1.5", "must be an integer"),
         ("SECURELINK_MAX_UPLOAD_BYTES", "100MB", "must be an integer"),
@@ -161,3 +162,9 @@ def test_service_with_a_malformed_variable_exits_naming_it(module: str, variable
 
     assert result.returncode != 0
     assert f"{variable}: must be an integer (got 'not-a-number')" in result.stderr
+
+
+def test_a_short_admin_key_is_accepted() -> None:
+    settings = Settings.from_env({"SECURELINK_ADMIN_KEY": "secret"})
+
+    assert settings.admin_key == "secret"
