@@ -28,7 +28,7 @@ from shared.scripts import AttemptStatus, ResolveMode, ResolveStatus
 from shared.store import UNAVAILABLE
 
 if TYPE_CHECKING:
-    from redirector.app import Responder
+    from redirector.app import Resolution, Responder
 
 CLIENT_FAILURE_LIMIT = 5
 LINK_FAILURE_LIMIT = 100
@@ -149,7 +149,11 @@ async def _check(request: Request, code: str, stored: str, password: str) -> Res
         keys.password_pending(code, client),
         keys.password_pending_all(code),
     ]
-    status, wait_ms = await _begin(state.scripts, counters)
+    responder: Responder = state.responder
+    status, wait_ms, ended = await _begin(state, code, counters)
+    if ended is not None:
+        # The link ran out of views (or was revoked) while this request waited for a place.
+        return responder.outcome(request, ended)
     if status is AttemptStatus.LOCKED:
         state.metrics.inc("securelink_resolutions_total", "password_locked")
         return _too_many(request, LOCKED_OUT, -(-wait_ms // 1000))
@@ -167,21 +171,29 @@ async def _check(request: Request, code: str, stored: str, password: str) -> Res
     # Verified: this counting call re-checks expiry, revocation and remaining views.
     resolution = await state.resolver.resolve(code, ResolveMode.COUNT_VERIFIED)
     state.metrics.inc("securelink_resolutions_total", resolution.status.name.lower())
-    responder: Responder = state.responder
     return responder.outcome(request, resolution, redirect_status=303)
 
 
-async def _begin(scripts: Any, counters: list[str]) -> tuple[AttemptStatus, int]:
-    """Hold a place for one check, waiting a little while earlier checks still run."""
+async def _begin(
+    state: Any, code: str, counters: list[str]
+) -> tuple[AttemptStatus, int, Resolution | None]:
+    """Hold a place for one check, waiting a little while earlier checks still run.
+
+    While it waits, the link may run out of views to the checks ahead of it: then the link's
+    own answer (410) comes back instead of a 429, as it would have without the wait.
+    """
     loop = asyncio.get_running_loop()
     deadline = loop.time() + BUSY_WAIT_SECONDS
     args = [CLIENT_FAILURE_LIMIT, LINK_FAILURE_LIMIT, RUNNING_HOLD_MS, FAILURE_WINDOW_SECONDS]
     while True:
-        status, wait_ms = await scripts.run("begin_password_attempt", counters, args)
+        status, wait_ms = await state.scripts.run("begin_password_attempt", counters, args)
         outcome = AttemptStatus(status)
         if outcome is not AttemptStatus.BUSY or loop.time() >= deadline:
-            return outcome, int(wait_ms)
+            return outcome, int(wait_ms), None
         await asyncio.sleep(BUSY_POLL_SECONDS)
+        peek: Resolution = await state.resolver.resolve(code, ResolveMode.PEEK)
+        if peek.status is not ResolveStatus.PASSWORD_REQUIRED:
+            return outcome, 0, peek
 
 
 def _ask_again(request: Request, status: int, html_message: str, json_message: str) -> Response:

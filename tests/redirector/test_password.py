@@ -13,7 +13,7 @@ from argon2 import PasswordHasher, extract_parameters, profiles
 
 from redirector import password as password_flow
 from shared.keys import Keys
-from shared.passwords import OWASP
+from shared.passwords import OWASP, Passwords
 from shared.settings import Settings
 from tests.redirector.password_support import (
     PASSWORD,
@@ -332,6 +332,36 @@ def test_racing_right_guesses_open_a_two_view_link_exactly_twice(
 
     statuses = sorted(r.status_code for r in responses)
     assert statuses == [303, 303] + [410] * 18
+    assert views(redis_sync, key_prefix, code) == 2
+
+
+def test_right_guesses_waiting_for_a_place_hear_410_once_the_link_runs_out(
+    settings: Settings,
+    redis_sync: redis.Redis,
+    key_prefix: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Slow hashing and a short wait: a waiter that only polled for a place would still be
+    # queued at the deadline and get 429, though the link had long run out for it.
+    code = store_link(redis_sync, key_prefix, max_views=2)
+    verify = Passwords.verify
+
+    async def slow_verify(self: Passwords, stored: str, password: str) -> tuple[bool, str | None]:
+        await asyncio.sleep(0.1)
+        return await verify(self, stored, password)
+
+    monkeypatch.setattr(Passwords, "verify", slow_verify)
+    monkeypatch.setattr(password_flow, "BUSY_WAIT_SECONDS", 0.3)
+
+    async def scenario():
+        async with redirector(settings) as app, app.client() as client:
+            return await asyncio.gather(
+                *(client.post(f"/{code}", data={"password": PASSWORD}) for _ in range(20))
+            )
+
+    responses = run(scenario())
+
+    assert sorted(r.status_code for r in responses) == [303, 303] + [410] * 18
     assert views(redis_sync, key_prefix, code) == 2
 
 
