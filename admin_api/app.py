@@ -8,7 +8,6 @@ import re
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
-import msgspec
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
@@ -25,6 +24,7 @@ from admin_api.openapi import openapi_document
 from admin_api.sweeper import FileSweeper
 from admin_api.validation import validate_link_request
 from shared import health
+from shared.bodies import decode_json_object
 from shared.errors import (
     ApiError,
     CatchAll,
@@ -55,7 +55,6 @@ MAX_PAGE = 1000
 ADMIN_HEADERS = {"X-Content-Type-Options": "nosniff", "Cache-Control": "no-store"}
 _CURSOR = re.compile(r"[0-9]{1,19}-[0-9]{1,19}")  # within Redis's 64-bit stream ids
 _LIMIT = re.compile(r"[0-9]{1,9}")
-_decode_json = msgspec.json.Decoder().decode
 
 
 async def read_json_object(request: Request, limit: int = MAX_JSON_BYTES) -> dict[str, Any]:
@@ -68,11 +67,8 @@ async def read_json_object(request: Request, limit: int = MAX_JSON_BYTES) -> dic
         body += chunk
         if len(body) > limit:
             raise PayloadTooLarge(f"Request body exceeds {limit} bytes")
-    try:
-        data = _decode_json(body)
-    except (msgspec.DecodeError, RecursionError, UnicodeDecodeError):
-        raise MalformedBody() from None
-    if not isinstance(data, dict):
+    data = decode_json_object(body)
+    if data is None:
         raise MalformedBody()
     return data
 

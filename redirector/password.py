@@ -18,11 +18,11 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
 
-import msgspec
 from starlette.requests import Request
 from starlette.responses import Response
 
 from redirector.negotiation import prefers_json
+from shared.bodies import decode_json_object
 from shared.keys import is_valid_code
 from shared.scripts import AttemptStatus, ResolveMode, ResolveStatus
 from shared.store import UNAVAILABLE
@@ -66,11 +66,8 @@ async def read_password(request: Request) -> str | None:
         if len(body) > MAX_PASSWORD_BODY:
             raise BodyTooLarge()
     if content_type == "application/json" or content_type.endswith("+json"):
-        try:
-            data = msgspec.json.decode(body)
-        except msgspec.DecodeError:
-            raise BadBody() from None
-        if not isinstance(data, dict):
+        data = decode_json_object(body)
+        if data is None:
             raise BadBody()
         value = data.get("password")
         return value if isinstance(value, str) else None

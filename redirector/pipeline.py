@@ -60,6 +60,8 @@ class PipelineFull(RedisConnectionError):
 def as_error(reply: hiredis.ReplyError) -> RedisError:
     """redis-py's exception for an error reply, so callers catch what they already catch."""
     message = str(reply)
+    if message.startswith("ERR max number of clients reached"):
+        return RedisConnectionError(message)  # as redis-py maps it: the server is full, a 503
     code, _, rest = message.partition(" ")
     kind = _ERRORS.get(code)
     return kind(rest) if kind is not None else ResponseError(message)

@@ -102,6 +102,13 @@ def _redis_url(raw: str) -> str:
     parts = urlsplit(raw)
     if parts.scheme not in ("redis", "rediss") or not parts.hostname:
         raise ValueError("must be a redis:// or rediss:// URL with a host")
+    try:
+        parts.port  # noqa: B018 - raises on a port that is not a number from 0 to 65535
+    except ValueError:
+        raise ValueError("must have a port from 1 to 65535") from None
+    database = parts.path.lstrip("/")
+    if database and not (database.isascii() and database.isdigit()):
+        raise ValueError("must name the database by its number, as in redis://host:6379/0")
     return raw
 
 

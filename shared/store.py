@@ -8,7 +8,13 @@ from typing import Any
 from redis.asyncio import Redis, RedisCluster
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
-from redis.exceptions import BusyLoadingError, ClusterDownError, TryAgainError
+from redis.exceptions import (
+    BusyLoadingError,
+    ClusterDownError,
+    OutOfMemoryError,
+    ReadOnlyError,
+    TryAgainError,
+)
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
@@ -26,13 +32,16 @@ try:
 except ImportError:  # redis-py before 7 has no maintenance notifications
     _MAINTENANCE_OFF = {}
 
-# Errors that mean "the store is not answering now", as opposed to a bug: they become 503.
+# Errors that mean "the store cannot serve now", as opposed to a bug: they become 503. A full
+# server (OOM) and a replica or a primary mid-failover (READONLY) recover without our help.
 UNAVAILABLE = (
     RedisConnectionError,
     RedisTimeoutError,
     BusyLoadingError,
     ClusterDownError,
     TryAgainError,
+    OutOfMemoryError,
+    ReadOnlyError,
     asyncio.TimeoutError,
 )
 

@@ -168,3 +168,17 @@ def test_a_short_admin_key_is_accepted() -> None:
     settings = Settings.from_env({"SECURELINK_ADMIN_KEY": "secret"})
 
     assert settings.admin_key == "secret"
+
+
+def test_a_redis_url_with_a_bad_port_or_database_fails_naming_the_variable() -> None:
+    messages = []
+    for url in ("redis://cache:99999/0", "redis://cache:6379/abc", "redis://cache:port/0"):
+        with pytest.raises(SettingsError) as caught:
+            Settings.from_env({"SECURELINK_REDIS_URL": url})
+        messages.append(str(caught.value).split(" (got")[0])
+
+    assert messages == [
+        "SECURELINK_REDIS_URL: must have a port from 1 to 65535",
+        "SECURELINK_REDIS_URL: must name the database by its number, as in redis://host:6379/0",
+        "SECURELINK_REDIS_URL: must have a port from 1 to 65535",
+    ]
