@@ -12,6 +12,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from shared.errors import ValidationFailed
 from shared.keys import is_valid_code
+from shared.urls import ascii_url
 
 MAX_URL_LENGTH = 2048
 MAX_VIEWS = 2**31 - 1
@@ -59,7 +60,7 @@ def _target_url(value: Any, errors: list[str]) -> str | None:
 
 
 def normalize_url(raw: str) -> str | None:
-    """An absolute http(s) URL with a host, or None; Unicode hosts come back in punycode."""
+    """An absolute http(s) URL with a host, all ASCII (punycode host, %-encoded UTF-8), or None."""
     if len(raw) > MAX_URL_LENGTH or any(_is_forbidden(c) for c in raw):
         return None
     try:
@@ -83,7 +84,14 @@ def normalize_url(raw: str) -> str | None:
         netloc = ascii_host if port is None else f"{ascii_host}:{port}"
     if not re.fullmatch(r"[A-Za-z0-9.\-_\[\]:]+", netloc):
         return None
-    url = urlunsplit((parts.scheme.lower(), netloc, parts.path, parts.query, parts.fragment))
+    # Location is sent as Latin-1: the stored URL is ASCII, so following it cannot fail.
+    try:
+        path, query, fragment = (
+            ascii_url(part) for part in (parts.path, parts.query, parts.fragment)
+        )
+    except UnicodeEncodeError:
+        return None  # a lone surrogate: no UTF-8, no URL
+    url = urlunsplit((parts.scheme.lower(), netloc, path, query, fragment))
     return url if len(url) <= MAX_URL_LENGTH else None
 
 

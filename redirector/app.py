@@ -31,6 +31,7 @@ from shared.scripts import ResolveMode, ResolveStatus, ScriptRunner, load_script
 from shared.security_headers import SecurityHeaders
 from shared.settings import Settings
 from shared.store import UNAVAILABLE, connect
+from shared.urls import ascii_url
 
 NO_STORE = "private, no-store"
 
@@ -156,6 +157,8 @@ class Responder:
 
     def redirect(self, target: str, status: int = 302) -> Response:
         """The redirect; redirector/hotpath.py sends the same headers from a template of it."""
+        if not target.isascii():  # stored before targets were made ASCII; Latin-1 would fail
+            target = ascii_url(target)
         headers = {**self.common, "Location": target, "Cache-Control": NO_STORE}
         return Response(status_code=status, headers=headers)
 

@@ -93,7 +93,7 @@ class HotPath:
             return False
         target = reply[1]
         if not target.isascii():
-            scope[RESOLVED] = reply  # sent as Starlette encodes it
+            scope[RESOLVED] = reply  # the Responder percent-encodes it
             return False
         self.metrics.inc("securelink_resolutions_total", "ok")
         headers = self.headers.copy()

@@ -72,6 +72,25 @@ def test_unicode_host_is_stored_in_punycode(admin_client: TestClient) -> None:
     assert response.json()["targetUrl"] == "https://xn--bcher-kva.example/a"
 
 
+def test_non_ascii_path_query_and_fragment_are_stored_percent_encoded(
+    admin_client: TestClient,
+) -> None:
+    response = admin_client.post("/api/v1/links", json={"targetUrl": "https://a.example/€?q=é#à"})
+
+    assert response.status_code == 201
+    assert response.json()["targetUrl"] == "https://a.example/%E2%82%AC?q=%C3%A9#%C3%A0"
+
+
+def test_only_non_ascii_characters_of_a_target_are_encoded(admin_client: TestClient) -> None:
+    target = "https://bücher.example/a%20b/ü;x=1?y=%2F&z=ß#top/?ü"
+
+    response = admin_client.post("/api/v1/links", json={"targetUrl": target})
+
+    assert response.json()["targetUrl"] == (
+        "https://xn--bcher-kva.example/a%20b/%C3%BC;x=1?y=%2F&z=%C3%9F#top/?%C3%BC"
+    )
+
+
 @pytest.mark.parametrize("body", [c[1] for c in MALFORMED], ids=[c[0] for c in MALFORMED])
 def test_body_that_is_not_a_json_object_is_malformed(admin_client: TestClient, body: bytes) -> None:
     response = admin_client.post(
