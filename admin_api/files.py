@@ -11,7 +11,6 @@ and the fields') is reported at once. Past SECURELINK_MAX_UPLOAD_BYTES the uploa
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import hashlib
 import os
 import secrets
@@ -24,12 +23,11 @@ from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
-from admin_api.links import Links, StoredFile, generate_code
-from admin_api.sweeper import FileSweeper
+from admin_api.links import StoredFile
 from admin_api.validation import NewLink, validate_link_request
 from shared.errors import Conflict, MalformedBody, PayloadTooLarge, ValidationFailed, json_response
 from shared.files import files_dir, safe_media_type
-from shared.models import Link, now_ms
+from shared.models import now_ms
 from shared.settings import Settings
 
 FILE_FIELD = "file"
@@ -38,7 +36,6 @@ MAX_FORM_BYTES = 64 * 1024  # everything in the body but the file's bytes
 FLUSH_BYTES = 1024 * 1024  # buffered file bytes handed to a thread for writing and hashing
 MAX_FILE_NAME = 255
 DEFAULT_FILE_NAME = "download"
-_GENERATION_ATTEMPTS = 8
 _MALFORMED = "Malformed multipart/form-data body"
 
 
@@ -253,36 +250,6 @@ def _validated(upload: MultipartUpload) -> NewLink:
     return new
 
 
-async def create_file_link(
-    links: Links, sweeper: FileSweeper, settings: Settings, new: NewLink, stored: StoredFile
-) -> Link:
-    """The sweeper learns of the file before the link exists, so no crash leaves it unknown."""
-    keys_expire_ms = None
-    if new.expires_ms is not None:
-        keys_expire_ms = new.expires_ms + settings.retention_seconds * 1000
-    for _ in range(_GENERATION_ATTEMPTS):
-        code = new.custom_code or generate_code()
-        await sweeper.track(stored.stored_name, code, keys_expire_ms)
-        try:
-            return await links.create(dataclasses.replace(new, custom_code=code), stored)
-        except Conflict:
-            await sweeper.untrack(stored.stored_name, code)
-            if new.custom_code:
-                raise
-        except BaseException:
-            # Best effort: a member left behind is cleared by the sweep (its link is not there).
-            await _untrack_quietly(sweeper, stored.stored_name, code)
-            raise
-    raise RuntimeError("could not find a free short code")  # 8 collisions at 59 bits: a bug
-
-
-async def _untrack_quietly(sweeper: FileSweeper, stored_name: str, code: str) -> None:
-    try:
-        await sweeper.untrack(stored_name, code)
-    except Exception:  # the sweep will find the member and clear it
-        return
-
-
 async def create_file(request: Request) -> Response:
     state = request.app.state
     settings: Settings = state.settings
@@ -299,8 +266,14 @@ async def create_file(request: Request) -> Response:
         stored = await upload.finish()
         new = _validated(upload)
         assert stored is not None
-        link = await create_file_link(state.links, state.sweeper, settings, new, stored)
     except BaseException:
         upload.discard()
         raise
+    try:
+        link = await state.links.create(new, stored, tracker=state.sweeper)
+    except Conflict:
+        upload.discard()  # the code was taken: no link names this file
+        raise
+    # Any other failure may have come after the link was stored: the file stays, and the
+    # sweeper deletes it once its record shows no link (or, unrecorded, after the grace).
     return json_response(201, link, {"Location": f"/api/v1/links/{link.short_code}"})

@@ -6,7 +6,7 @@ import secrets
 import string
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from admin_api.validation import NewLink
 from shared.errors import Conflict, NotFound
@@ -20,6 +20,17 @@ from shared.settings import Settings
 CODE_ALPHABET = string.ascii_letters + string.digits
 GENERATED_CODE_LENGTH = 10
 _GENERATION_ATTEMPTS = 8
+_INDEX_BATCH = 100  # index entries read at a time while listing
+# An index entry is written just before its link: one this young without a link is not dropped.
+_INDEX_GRACE_MS = 60_000
+
+
+class FileTracker(Protocol):
+    """The file sweeper's records, written before a file link exists."""
+
+    async def track(self, stored_name: str, code: str, keys_expire_ms: int | None) -> None: ...
+
+    async def untrack(self, stored_name: str, code: str) -> None: ...
 
 
 def generate_code() -> str:
@@ -63,23 +74,39 @@ class Links:
             code, fields, public_base_url=self.settings.public_base_url, at_ms=self.clock()
         )
 
-    async def create(self, new: NewLink, stored_file: StoredFile | None = None) -> Link:
-        """Store the link under its custom code or a fresh one; 409 when a custom code is taken."""
+    async def create(
+        self,
+        new: NewLink,
+        stored_file: StoredFile | None = None,
+        tracker: FileTracker | None = None,
+    ) -> Link:
+        """Store the link under its custom code or a fresh one; 409 when a custom code is taken.
+
+        The index entry (and, for a file, the sweeper's record) is written before the link, so a
+        link never exists unlisted; the link's creation second is taken from the entry's ID,
+        which tells its entry from one of an earlier link of the same code on any server. An
+        error after the script was sent leaves both in place: the link may exist.
+        """
         fields = await self._fields(new, stored_file)
-        expire_at = ""
+        keys_expire_ms = None
         if new.expires_ms is not None:
-            expire_at = str(new.expires_ms + self.settings.retention_seconds * 1000)
-        args = [expire_at, "", *(item for pair in fields.items() for item in pair)]
+            keys_expire_ms = new.expires_ms + self.settings.retention_seconds * 1000
+        pairs = [item for pair in fields.items() for item in pair]
         for _ in range(_GENERATION_ATTEMPTS):
             code = new.custom_code or generate_code()
+            entry_id: bytes = await self.redis.xadd(self.keys.index, {"c": code})
+            if stored_file is not None and tracker is not None:
+                await tracker.track(stored_file.stored_name, code, keys_expire_ms)
+            args = ["" if keys_expire_ms is None else keys_expire_ms, _entry_ms(entry_id), *pairs]
             created = await self.scripts.run("create_link", [self.keys.link(code)], args)
             if created:
-                # Added after the link, so the entry's ID is never older than its creation
-                # second; an older entry of this code belonged to an earlier link.
-                await self.redis.xadd(self.keys.index, {"c": code})
                 link = self.to_link(code, {**fields, Field.CREATED: str(created)})
                 self.metrics.inc("securelink_links_created_total", link.kind)
                 return link
+            # The code is taken: this entry and record were this attempt's alone.
+            await self.redis.xdel(self.keys.index, entry_id)
+            if stored_file is not None and tracker is not None:
+                await tracker.untrack(stored_file.stored_name, code)
             if new.custom_code:
                 raise Conflict()
         raise RuntimeError("could not find a free short code")  # 8 collisions at 59 bits: a bug
@@ -123,38 +150,55 @@ class Links:
         return self.to_link(code, dict(zip(reply[::2], reply[1::2], strict=True)))
 
     async def page(self, limit: int, cursor: str | None) -> tuple[list[Link], str | None]:
-        """Newest first; entries whose link has gone are dropped from the index on the way."""
+        """Newest first; entries whose link has gone are dropped from the index on the way.
+
+        `nextCursor` is given only when a further live link exists, so no page comes back empty.
+        """
         items: list[Link] = []
         if cursor is not None and not any(int(part) for part in cursor.split("-")):
             return [], None  # nothing precedes stream id 0-0, and Redis refuses "(0-0"
         upper = f"({cursor}" if cursor else "+"
         last_id: str | None = None
-        while len(items) < limit:
-            entries = await self.redis.xrevrange(
-                self.keys.index, max=upper, min="-", count=limit - len(items)
-            )
-            if not entries:
-                return items, None
+        now = self.clock()
+        while True:
+            count = max(limit + 1 - len(items), _INDEX_BATCH)
+            entries = await self.redis.xrevrange(self.keys.index, max=upper, min="-", count=count)
             codes = [entry[1][b"c"].decode() for entry in entries]
             pipe = self.redis.pipeline(transaction=False)
             for code in codes:
                 pipe.hgetall(self.keys.link(code))
-            hashes = await pipe.execute()
-            gone = []
+            hashes = await pipe.execute() if codes else []
+            gone: list[bytes] = []
             for (entry_id, _), code, fields in zip(entries, codes, hashes, strict=True):
                 if fields and _entry_of(entry_id, fields):
+                    if len(items) == limit:
+                        await self._drop(gone)
+                        return items, last_id
                     items.append(self.to_link(code, fields))
                     last_id = entry_id.decode()
-                else:
+                elif fields or _entry_ms(entry_id) < now - _INDEX_GRACE_MS:
+                    # An earlier link's entry, or one whose link has expired (or never came:
+                    # a create that failed before its script ran). A young entry without a link
+                    # may belong to a create still in progress: it stays.
                     gone.append(entry_id)
-            if gone:
-                await self.redis.xdel(self.keys.index, *gone)
+            await self._drop(gone)
+            if len(entries) < count:
+                return items, None
             upper = f"({entries[-1][0].decode()}"
-        more = await self.redis.xrevrange(self.keys.index, max=upper, min="-", count=1)
-        return items, (last_id if more else None)
+
+    async def _drop(self, entry_ids: list[bytes]) -> None:
+        if entry_ids:
+            await self.redis.xdel(self.keys.index, *entry_ids)
+
+
+def _entry_ms(entry_id: bytes) -> int:
+    return int(entry_id.split(b"-")[0])
 
 
 def _entry_of(entry_id: bytes, fields: Mapping[bytes, bytes]) -> bool:
-    """Is this index entry the one of the link now holding its code (same server clock)?"""
-    entry_ms = int(entry_id.split(b"-")[0])
-    return entry_ms >= int(fields.get(b"c", b"0")) * 1000
+    """Is this index entry the one of the link now holding its code?
+
+    The link's creation second is its entry's: an earlier link of the same code was created
+    at least a second earlier (its keys outlive its creation by the retention, at least 1 s).
+    """
+    return _entry_ms(entry_id) // 1000 == int(fields.get(b"c", b"-1"))

@@ -351,3 +351,26 @@ def test_openapi_documents_the_multipart_upload(client: TestClient) -> None:
     assert set(post["responses"]) >= {"201", "400", "401", "409", "413"}
     assert schema["required"] == ["file"]
     assert set(schema["properties"]) == {"file", "expiresAt", "maxViews", "password", "customCode"}
+
+
+def test_a_file_whose_link_create_reply_was_lost_stays_with_its_link(
+    client: TestClient, files: Path, redis_sync: redis.Redis, key_prefix: str
+) -> None:
+    links = client.app.state.links  # type: ignore[attr-defined]
+    run = links.scripts.run
+
+    async def reply_lost(name: str, keys: Any, args: Any) -> Any:
+        await run(name, keys, args)
+        raise redis.exceptions.ConnectionError("connection lost before the reply")
+
+    links.scripts.run = reply_lost
+    try:
+        response = upload(client, multipart(FilePart(b"kept", "a.txt"), ("customCode", "lostfile")))
+    finally:
+        links.scripts.run = run
+
+    assert response.status_code == 503
+    assert redis_sync.exists(Keys(key_prefix).link("lostfile")) == 1
+    [stored] = stored_files(files)
+    assert stored.read_bytes() == b"kept"
+    assert redis_sync.zcard(Keys(key_prefix).files) == 1

@@ -81,8 +81,12 @@ def test_last_full_page_has_no_next_cursor(admin_client: TestClient) -> None:
 
 
 def test_links_whose_keys_expired_are_dropped_from_the_list_and_the_index(
-    admin_client: TestClient, redis_sync: redis.Redis, key_prefix: str
+    admin_client: TestClient,
+    redis_sync: redis.Redis,
+    key_prefix: str,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    monkeypatch.setattr("admin_api.links._INDEX_GRACE_MS", 0)  # their entries count as old
     keys = Keys(key_prefix)
     codes = _create_many(admin_client, 6)
     for code in codes[1:5]:
@@ -92,6 +96,52 @@ def test_links_whose_keys_expired_are_dropped_from_the_list_and_the_index(
 
     assert pages == [[codes[5]], [codes[0]]]
     assert redis_sync.xlen(keys.index) == 2
+
+
+def test_a_young_entry_whose_link_is_not_there_yet_stays_in_the_index(
+    admin_client: TestClient, redis_sync: redis.Redis, key_prefix: str
+) -> None:
+    keys = Keys(key_prefix)
+    code = _create_many(admin_client, 1)[0]
+    redis_sync.xadd(keys.index, {"c": "inprogress"})  # a create between its entry and its link
+
+    pages = _all_pages(admin_client, limit=10)
+
+    assert pages == [[code]]
+    assert redis_sync.xlen(keys.index) == 2
+
+
+def test_a_link_whose_create_reply_was_lost_is_still_listed(
+    admin_client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    links = admin_client.app.state.links  # type: ignore[attr-defined]
+    run = links.scripts.run
+
+    async def reply_lost(name: str, keys: Any, args: Any) -> Any:
+        await run(name, keys, args)
+        raise redis.exceptions.ConnectionError("connection lost before the reply")
+
+    monkeypatch.setattr(links.scripts, "run", reply_lost)
+    body = {"targetUrl": "https://example.com/", "customCode": "lostreply"}
+    failed = admin_client.post("/api/v1/links", json=body)
+    monkeypatch.undo()
+
+    listed = [link["shortCode"] for link in _page(admin_client)["items"]]
+
+    assert failed.status_code == 503
+    assert listed == ["lostreply"]
+
+
+def test_a_taken_custom_code_leaves_no_index_entry(
+    admin_client: TestClient, redis_sync: redis.Redis, key_prefix: str
+) -> None:
+    body = {"targetUrl": "https://example.com/", "customCode": "taken01"}
+    admin_client.post("/api/v1/links", json=body)
+
+    second = admin_client.post("/api/v1/links", json=body)
+
+    assert second.status_code == 409
+    assert redis_sync.xlen(Keys(key_prefix).index) == 1
 
 
 def test_code_reused_after_its_keys_expired_is_listed_once(
