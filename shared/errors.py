@@ -8,7 +8,7 @@ from http import HTTPStatus
 from typing import Any, ClassVar
 
 import msgspec
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -98,7 +98,8 @@ async def api_error_handler(request: Request, exc: Exception) -> Response:
 
 
 class CatchAll:
-    """Answers the contract's 500 with a reference id, logged once with the stack trace.
+    """Answers the contract's 500 with a reference id, logged once with the stack trace;
+    a client gone before its body ended gets no answer and no log.
 
     Starlette's ServerErrorMiddleware re-raises after answering, so the server would log the
     same failure a second time without the id; this middleware sits inside and swallows it.
@@ -121,6 +122,8 @@ class CatchAll:
 
         try:
             await self.app(scope, receive, send_tracking)
+        except ClientDisconnect:
+            return  # the client left mid-body: nobody reads an answer, and nothing failed here
         except Exception as exc:
             reference_id = secrets.token_hex(8)
             logger.error(

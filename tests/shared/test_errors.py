@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 
@@ -12,6 +13,7 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 from starlette.testclient import TestClient
+from starlette.types import Message, Receive, Scope, Send
 
 from shared.errors import (
     ApiError,
@@ -120,6 +122,28 @@ def test_api_errors_answer_their_own_status_without_logging(
 
     assert response.status_code == 404
     assert response.json() == {"status": 404, "error": "Not Found", "message": "Link not found"}
+    assert [r for r in caplog.records if r.levelno >= logging.ERROR] == []
+
+
+def test_client_leaving_mid_body_gets_no_answer_and_logs_nothing(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    async def read_the_body(scope: Scope, receive: Receive, send: Send) -> None:
+        await Request(scope, receive).body()
+
+    async def receive() -> Message:
+        return {"type": "http.disconnect"}
+
+    sent: list[Message] = []
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    scope = {"type": "http", "method": "POST", "path": "/links", "headers": []}
+
+    asyncio.run(CatchAll(read_the_body)(scope, receive, send))
+
+    assert sent == []
     assert [r for r in caplog.records if r.levelno >= logging.ERROR] == []
 
 
