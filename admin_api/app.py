@@ -102,9 +102,11 @@ async def create_batch(request: Request) -> Response:
         except ValidationFailed as exc:
             results.append({"index": index, "status": 400, "errors": exc.errors})
         except ApiError as exc:
-            if isinstance(exc, StorageUnavailable):
-                raise
             results.append({"index": index, "status": exc.status, "errors": [exc.message]})
+        except UNAVAILABLE:
+            # Failing the whole batch would have its caller retry, and duplicate, earlier items.
+            status, message = StorageUnavailable.status, StorageUnavailable.default_message
+            results.append({"index": index, "status": status, "errors": [message]})
         else:
             results.append({"index": index, "status": 201, "link": link})
     return json_response(200, {"results": results})

@@ -503,7 +503,7 @@ def openapi_document(settings: Settings, now: datetime | None = None) -> dict[st
                                 "required": ["index", "status"],
                                 "properties": {
                                     "index": {"type": "integer", "minimum": 0},
-                                    "status": {"type": "integer", "enum": [201, 400, 409]},
+                                    "status": {"type": "integer", "enum": [201, 400, 409, 503]},
                                     "link": _ref("Link"),
                                     "errors": {"type": "array", "items": {"type": "string"}},
                                 },

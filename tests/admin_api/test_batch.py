@@ -6,8 +6,10 @@ import time
 from typing import Any
 
 import pytest
+import redis.exceptions
 from starlette.testclient import TestClient
 
+from admin_api.links import Links
 from tests.admin_api.validation_cases import MALFORMED_BODY, validation_body
 
 URL = "https://example.com/"
@@ -113,3 +115,30 @@ def test_batch_body_that_is_not_json_is_malformed(admin_client: TestClient) -> N
 
     assert response.status_code == 400
     assert response.json() == MALFORMED_BODY
+
+
+def test_item_hit_by_a_storage_outage_answers_503_and_the_rest_go_on(
+    admin_client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    create = Links.create
+    calls = 0
+
+    async def second_call_fails(self: Links, *args: Any, **kwargs: Any) -> Any:
+        nonlocal calls
+        calls += 1
+        if calls == 2:
+            raise redis.exceptions.ConnectionError("Connection refused")
+        return await create(self, *args, **kwargs)
+
+    monkeypatch.setattr(Links, "create", second_call_fails)
+
+    response = _batch(admin_client, [{"targetUrl": URL + str(i)} for i in range(3)])
+
+    results = response.json()["results"]
+    assert response.status_code == 200
+    assert [(r["index"], r["status"]) for r in results] == [(0, 201), (1, 503), (2, 201)]
+    assert results[1]["errors"] == ["Storage is unavailable, retry shortly"]
+    assert [results[0]["link"]["targetUrl"], results[2]["link"]["targetUrl"]] == [
+        URL + "0",
+        URL + "2",
+    ]
