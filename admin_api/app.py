@@ -93,11 +93,21 @@ async def create_batch(request: Request) -> Response:
         raise ValidationFailed([f"links: must be a list of 1 to {MAX_BATCH} links"])
     links = links_of(request)
     results: list[dict[str, Any]] = []
+    unavailable = {
+        "status": StorageUnavailable.status,
+        "errors": [StorageUnavailable.default_message],
+    }
+    store_down = False
     for index, item in enumerate(items):
         try:
             if not isinstance(item, dict):
                 raise ValidationFailed(["link: must be a JSON object"])
             new = validate_link_request(item, now_ms=now_ms())
+            if store_down:
+                # Once Redis has failed, the rest are not tried: a Redis that hangs would
+                # otherwise cost every item its own timeout.
+                results.append({"index": index, **unavailable})
+                continue
             link = await links.create(new)
         except ValidationFailed as exc:
             results.append({"index": index, "status": 400, "errors": exc.errors})
@@ -105,8 +115,8 @@ async def create_batch(request: Request) -> Response:
             results.append({"index": index, "status": exc.status, "errors": [exc.message]})
         except UNAVAILABLE:
             # Failing the whole batch would have its caller retry, and duplicate, earlier items.
-            status, message = StorageUnavailable.status, StorageUnavailable.default_message
-            results.append({"index": index, "status": status, "errors": [message]})
+            store_down = True
+            results.append({"index": index, **unavailable})
         else:
             results.append({"index": index, "status": 201, "link": link})
     return json_response(200, {"results": results})
