@@ -33,6 +33,7 @@ from shared.errors import (
     StorageUnavailable,
     ValidationFailed,
     api_error_handler,
+    error_body,
     json_response,
 )
 from shared.files import files_dir
@@ -186,18 +187,12 @@ class RequireApiKey:
 
 async def http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
-    body = {"status": exc.status_code, "error": _phrase(exc.status_code), "message": exc.detail}
+    body = error_body(exc.status_code, exc.detail)
     return json_response(exc.status_code, body, dict(exc.headers or {}))
 
 
 async def unavailable(request: Request, exc: Exception) -> Response:
     return await api_error_handler(request, StorageUnavailable())
-
-
-def _phrase(status: int) -> str:
-    from http import HTTPStatus
-
-    return HTTPStatus(status).phrase
 
 
 def resource(path: str, **handlers: Endpoint) -> Route:

@@ -6,7 +6,6 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Awaitable
 from dataclasses import dataclass
-from http import HTTPStatus
 from typing import Any
 
 from starlette.applications import Starlette
@@ -23,7 +22,7 @@ from redirector.hotpath import RESOLVED, HotPath
 from redirector.negotiation import prefers_json
 from redirector.pipeline import ScriptPipeline
 from shared import health
-from shared.errors import CatchAll, json_response
+from shared.errors import CatchAll, error_body, json_response
 from shared.files import files_dir
 from shared.keys import Keys, is_valid_code
 from shared.metrics import Metrics
@@ -114,27 +113,28 @@ _GONE_MESSAGES = {
 }
 
 
+def always_headers(settings: Settings) -> dict[str, str]:
+    """On every redirector response, health and metrics too; a handler's own values win."""
+    return {"X-Content-Type-Options": "nosniff", "Referrer-Policy": settings.referrer_policy}
+
+
 class Responder:
     """Turns outcomes into responses: HTML pages, or JSON when the client prefers it."""
 
     def __init__(self, settings: Settings) -> None:
-        self.common = {
-            "X-Content-Type-Options": "nosniff",
-            "Referrer-Policy": settings.referrer_policy,
-        }
+        self.common = always_headers(settings)
         self.downloads = Downloads(files_dir(settings))
 
     def error(
         self, request: Request, status: int, message: str, headers: dict[str, str] | None = None
     ) -> Response:
         all_headers = {**self.common, "Cache-Control": "no-store", **(headers or {})}
-        phrase = HTTPStatus(status).phrase
+        body = error_body(status, message)
         if prefers_json(request.headers.get("accept", "")):
-            body = {"status": status, "error": phrase, "message": message}
             return json_response(status, body, all_headers)
         all_headers.update(pages.PAGE_HEADERS)
         return Response(
-            pages.message_page(phrase, message), status, all_headers, media_type="text/html"
+            pages.message_page(body["error"], message), status, all_headers, media_type="text/html"
         )
 
     def not_found(self, request: Request) -> Response:
@@ -268,8 +268,7 @@ def create_app(settings: Settings) -> Starlette:
                 await resolving.aclose()
             await redis.aclose()
 
-    # Every response, health and metrics too; Responder's own values win where set.
-    always = {"X-Content-Type-Options": "nosniff", "Referrer-Policy": settings.referrer_policy}
+    always = always_headers(settings)
     app = Redirector(
         routes=[
             *health.ROUTES,

@@ -18,6 +18,11 @@ JSON = "application/json"
 _encode = msgspec.json.Encoder().encode
 
 
+def error_body(status: int, message: str) -> dict[str, Any]:
+    """The contract's error object: status, its reason phrase, and a message."""
+    return {"status": status, "error": HTTPStatus(status).phrase, "message": message}
+
+
 class ApiError(Exception):
     """Base of the errors a handler may raise; never raised itself."""
 
@@ -30,8 +35,7 @@ class ApiError(Exception):
         super().__init__(self.message)
 
     def body(self) -> dict[str, Any]:
-        phrase = HTTPStatus(self.status).phrase
-        return {"status": self.status, "error": phrase, "message": self.message}
+        return error_body(self.status, self.message)
 
 
 class ValidationFailed(ApiError):
@@ -135,11 +139,6 @@ class CatchAll:
             )
             if started:
                 return  # too late for a status line; the server closes the connection
-            body = {
-                "status": 500,
-                "error": "Internal Server Error",
-                "message": "An unexpected error occurred",
-                "referenceId": reference_id,
-            }
+            body = {**error_body(500, ApiError.default_message), "referenceId": reference_id}
             response = json_response(500, body, {"X-Reference-Id": reference_id})
             await response(scope, receive, send)

@@ -8,7 +8,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
-from shared.errors import json_response
+from shared.errors import error_body, json_response
 from shared.store import UNAVAILABLE
 
 PROMETHEUS = "text/plain; version=0.0.4; charset=utf-8"
@@ -24,7 +24,7 @@ async def readyz(request: Request) -> Response:
         async with asyncio.timeout(state.settings.redis_timeout_ms / 1000):
             await state.redis.ping()
     except UNAVAILABLE:
-        body = {"status": 503, "error": "Service Unavailable", "message": "Redis is not answering"}
+        body = error_body(503, "Redis is not answering")
         return json_response(503, body, {"Retry-After": "1"})
     return json_response(200, {"status": "ready"})
 
