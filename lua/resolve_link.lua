@@ -4,19 +4,22 @@ Expiry, revocation and remaining views are read and the counter is bumped inside
 so N clients racing for a link with maxViews K get exactly K passes.
 
 KEYS[1]  link hash ({prefix}:link:{code})
-ARGV[1]  mode: 0 = count one view, unless the link needs a password
+ARGV[1]  mode: 0 = count one view, unless the link needs a password or a click
                1 = peek: check only, count nothing (HEAD, previews, the password form)
                2 = count one view; the caller has verified the password
+               3 = count one view; the person clicked "Open link" (a password still rules)
 ARGV[2]  retention, seconds: how long a link that just ran out of views still answers 410
 ARGV[3]  now, ms since the epoch; optional, only tests pass it (the server's clock otherwise)
 
 Returns {status, target, kind, file name, file size, content type, password hash}
-  status: 0 ok, 1 not found, 2 expired, 3 exhausted, 4 revoked, 5 password required
-  Only status 0, and status 5 in peek mode, carry the other fields; the password hash is
-  returned in peek mode only. Absent fields are nil.
+  status: 0 ok, 1 not found, 2 expired, 3 exhausted, 4 revoked, 5 password required,
+          6 click required (a clickToOpen link, field 'o', asked in mode 0)
+  Only status 0, and status 5 or 6 in peek mode, carry the other fields; the password hash is
+  returned in peek mode only. Absent fields are nil. With a password, the password form is
+  the click: such a link answers 5, never 6.
 ]]
 local link = KEYS[1]
-local f = redis.call('HMGET', link, 't', 'e', 'm', 'v', 'p', 'r', 'k', 'fn', 'fs', 'ct')
+local f = redis.call('HMGET', link, 't', 'e', 'm', 'v', 'p', 'r', 'k', 'fn', 'fs', 'ct', 'o')
 local target, expires, max_views, views, password, revoked = f[1], f[2], f[3], f[4], f[5], f[6]
 
 if not target then return {1} end
@@ -38,9 +41,12 @@ if max_views and views >= max_views then return {3} end
 local mode = ARGV[1]
 if mode == '1' then
   if password then return {5, target, f[7], f[8], f[9], f[10], password} end
+  if f[11] then return {6, target, f[7], f[8], f[9], f[10]} end
   return {0, target, f[7], f[8], f[9], f[10]}
 end
 if password and mode ~= '2' then return {5} end
+-- A GET never spends the view of a click-to-open link: scanners and prefetchers only GET.
+if f[11] and mode == '0' then return {6} end
 
 views = redis.call('HINCRBY', link, 'v', 1)
 redis.call('HSET', link, 'l', string.format('%.0f', now))

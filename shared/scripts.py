@@ -30,6 +30,7 @@ class ResolveStatus(enum.IntEnum):
     EXHAUSTED = 3
     REVOKED = 4
     PASSWORD_REQUIRED = 5
+    CLICK_REQUIRED = 6
 
 
 class ResolveMode(enum.IntEnum):
@@ -38,6 +39,7 @@ class ResolveMode(enum.IntEnum):
     COUNT = 0  # count a view unless a password is needed
     PEEK = 1  # check only, count nothing (HEAD, previews, the password form)
     COUNT_VERIFIED = 2  # the caller verified the password: count
+    COUNT_CLICKED = 3  # the person clicked "Open link": count, unless a password is needed
 
 
 class AttemptStatus(enum.IntEnum):
