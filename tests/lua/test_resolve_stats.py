@@ -10,7 +10,7 @@ from shared.scripts import ResolveMode, ResolveStatus
 from shared.stats import DAY_MS
 from tests.lua.conftest import Lua
 
-DAY = 20_500  # a UTC day number: 2026-02-15
+DAY = 20_500  # a UTC day number: 2026-02-16
 MIDNIGHT = DAY * DAY_MS
 T0 = MIDNIGHT + 12 * 3600 * 1000
 RETENTION_SECONDS = 3600
@@ -21,7 +21,7 @@ CODE = "stat"
 @pytest.fixture
 def family(keys: Keys) -> tuple[str, str, str, str]:
     """link, stats, previews and today's totals keys of one link."""
-    return (*keys.link_family(CODE), keys.totals("2026-02-15"))
+    return (*keys.link_family(CODE), keys.totals("2026-02-16"))
 
 
 def _store(client: redis.Redis, key: str, **fields: str | int) -> None:
