@@ -207,7 +207,7 @@ async def get_link_stats(request: Request) -> Response:
     code = request.path_params["code"]
     stats = await reader_of(request).link(code, days)
     if as_csv:
-        rows = [["date", "views", "previews"]]
+        rows: list[list[Any]] = [["date", "views", "previews"]]
         rows += [[day.date, day.views, day.previews] for day in stats.days]
         return csv_response(rows, f"{code}-stats.csv")
     return json_response(200, stats)
@@ -217,7 +217,7 @@ async def get_service_stats(request: Request) -> Response:
     days, as_csv = read_query(request, 7)
     stats = await reader_of(request).service(days)
     if as_csv:
-        rows = [["date", "views", "previews", "notFound", "gone"]]
+        rows: list[list[Any]] = [["date", "views", "previews", "notFound", "gone"]]
         rows += [[d.date, d.views, d.previews, d.not_found, d.gone] for d in stats.days]
         return csv_response(rows, "service-stats.csv")
     return json_response(200, stats)
