@@ -39,7 +39,8 @@ class ResolveMode(enum.IntEnum):
     COUNT = 0  # count a view unless a password is needed
     PEEK = 1  # check only, count nothing (HEAD, previews, the password form)
     COUNT_VERIFIED = 2  # the caller verified the password: count
-    COUNT_CLICKED = 3  # the person clicked "Open link": count, unless a password is needed
+    PREVIEW = 3  # check only, like PEEK, and record one link-preview fetch
+    COUNT_CLICKED = 4  # the person clicked "Open link": count, unless a password is needed
 
 
 class AttemptStatus(enum.IntEnum):
