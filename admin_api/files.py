@@ -31,7 +31,7 @@ from shared.models import now_ms
 from shared.settings import Settings
 
 FILE_FIELD = "file"
-FORM_FIELDS = ("expiresAt", "maxViews", "password", "customCode")
+FORM_FIELDS = ("expiresAt", "maxViews", "password", "customCode", "tags", "clickToOpen")
 MAX_FORM_BYTES = 64 * 1024  # everything in the body but the file's bytes
 FLUSH_BYTES = 1024 * 1024  # buffered file bytes handed to a thread for writing and hashing
 MAX_FILE_NAME = 255
