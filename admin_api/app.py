@@ -39,7 +39,7 @@ from shared.errors import (
 )
 from shared.files import files_dir
 from shared.keys import Keys
-from shared.metrics import Metrics
+from shared.metrics import Metrics, RequestTimer
 from shared.models import now_ms
 from shared.passwords import Passwords
 from shared.scripts import ScriptRunner, load_scripts
@@ -193,6 +193,7 @@ async def http_error(request: Request, exc: Exception) -> Response:
 
 
 async def unavailable(request: Request, exc: Exception) -> Response:
+    request.app.state.metrics.redis_error(exc)
     return await api_error_handler(request, StorageUnavailable())
 
 
@@ -230,7 +231,7 @@ def create_app(settings: Settings) -> Starlette:
         runner = ScriptRunner(redis, scripts)
         app.state.settings = settings
         app.state.redis = redis
-        app.state.metrics = Metrics("admin_api")
+        app.state.metrics = metrics
         app.state.api_keys = ApiKeys(redis, Keys(settings.key_prefix))
         app.state.auth = Authenticator(settings.admin_key, app.state.api_keys)
         app.state.links = Links(
@@ -255,18 +256,25 @@ def create_app(settings: Settings) -> Starlette:
             with contextlib.suppress(asyncio.CancelledError):
                 await sweeping
             passwords.close()
+            metrics.close()
             await redis.aclose()
 
     handlers: dict[Any, Any] = {ApiError: api_error_handler, HTTPException: http_error}
     for error in UNAVAILABLE:
         handlers[error] = unavailable
+    metrics = Metrics("admin_api")
+    routes = [
+        *health.ROUTES,
+        Route("/openapi.json", openapi, methods=["GET"]),
+        Mount("/api/v1", routes=API_ROUTES, middleware=[Middleware(RequireApiKey)]),
+    ]
     return Starlette(
-        routes=[
-            *health.ROUTES,
-            Route("/openapi.json", openapi, methods=["GET"]),
-            Mount("/api/v1", routes=API_ROUTES, middleware=[Middleware(RequireApiKey)]),
+        routes=routes,
+        middleware=[
+            Middleware(RequestTimer, metrics=metrics, routes=routes),
+            Middleware(SecurityHeaders, headers=ADMIN_HEADERS),
+            Middleware(CatchAll),
         ],
-        middleware=[Middleware(SecurityHeaders, headers=ADMIN_HEADERS), Middleware(CatchAll)],
         exception_handlers=handlers,
         lifespan=lifespan,
     )

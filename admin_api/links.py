@@ -67,7 +67,6 @@ class Links:
         self.keys = Keys(settings.key_prefix)
         self.clock = clock
         self.metrics = metrics or Metrics("admin_api")
-        self.metrics.declare("securelink_links_created_total", "kind", "Links created")
 
     def to_link(self, code: str, fields: Mapping[Any, Any]) -> Link:
         return link_from_hash(
@@ -101,7 +100,7 @@ class Links:
             created = await self.scripts.run("create_link", [self.keys.link(code)], args)
             if created:
                 link = self.to_link(code, {**fields, Field.CREATED: str(created)})
-                self.metrics.inc("securelink_links_created_total", link.kind)
+                self.metrics.created(link.kind)
                 return link
             # The code is taken: this entry and record were this attempt's alone.
             await self.redis.xdel(self.keys.index, entry_id)
