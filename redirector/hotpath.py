@@ -17,7 +17,7 @@ from starlette.types import Message, Scope, Send
 
 from redirector.previews import is_preview_bot
 from shared.keys import CODE_PATTERN
-from shared.metrics import STARTED, Metrics
+from shared.metrics import STARTED, Metrics, hot_increment, hot_observe
 from shared.scripts import ResolveMode, ResolveStatus
 
 if TYPE_CHECKING:
@@ -64,9 +64,9 @@ class HotPath:
         self.resolve = resolve
         redirect = responder.redirect(_PLACEHOLDER)
         self.status = redirect.status_code
-        # Bound once: a redirect costs two increments of memory-mapped values, no label lookup.
-        self.count_ok = metrics.resolution("ok").inc
-        self.observe = metrics.duration("/{code}", self.status).observe
+        # Bound once: a redirect costs a few writes of memory-mapped values, no label lookup.
+        self.count_ok = hot_increment(metrics.resolution("ok"))
+        self.observe = hot_observe(metrics.duration("/{code}", self.status))
         self.headers, self.location_at = template(redirect, always)
         self.valid = CODE_PATTERN.fullmatch
 
