@@ -368,15 +368,15 @@ def upload(
         form["customCode"] = code
     if click_to_open:
         form["clickToOpen"] = "true"
-    data_items: list[tuple[str, str]] = list(form.items())
-    data_items += [("tags", tag) for tag in fields.get("tags", [])]
+    if fields.get("tags"):
+        form["tags"] = fields["tags"]
     size = file.stat().st_size
     with ctx.client() as client, _progress(ctx.err, DownloadColumn(), TransferSpeedColumn()) as bar:
         task = bar.add_task(f"uploading {file.name}", total=size)
         with file.open("rb") as raw:
             reader = _ProgressReader(raw, lambda n: bar.advance(task, n))
             files = {"file": (file.name, reader, "application/octet-stream")}
-            data = client.json("POST", "/api/v1/files", data=data_items, files=files)
+            data = client.json("POST", "/api/v1/files", data=form, files=files)
     ctx.show(data, render.link)
 
 
