@@ -25,7 +25,7 @@ from shared import health
 from shared.errors import CatchAll, error_body, json_response
 from shared.files import files_dir
 from shared.keys import Keys, is_valid_code
-from shared.metrics import Metrics
+from shared.metrics import Metrics, RequestTimer
 from shared.scripts import ResolveMode, ResolveStatus, ScriptRunner, load_scripts
 from shared.security_headers import SecurityHeaders
 from shared.settings import Settings
@@ -200,9 +200,11 @@ async def follow(request: Request) -> Response:
     mode = ResolveMode.PEEK if request.method == "HEAD" else ResolveMode.COUNT
     try:
         resolution = await state.resolver.resolve_once(request, code, mode)
-    except UNAVAILABLE:
+    except UNAVAILABLE as exc:
+        state.metrics.redis_error(exc)
+        state.metrics.resolved("unavailable")
         return responder.unavailable(request)
-    state.metrics.inc("securelink_resolutions_total", resolution.status.name.lower())
+    state.metrics.resolved(resolution.status.name.lower())
     return responder.outcome(request, resolution)
 
 
@@ -247,9 +249,12 @@ def create_app(settings: Settings) -> Starlette:
         resolving: ScriptRunner | ScriptPipeline = runner
         if not settings.redis_cluster:  # the cluster client routes each call by key: no batching
             timeout = settings.redis_timeout_ms / 1000
-            resolving = ScriptPipeline(settings.require_redis_url(), scripts, timeout=timeout)
-        metrics = Metrics("redirector")
-        metrics.declare("securelink_resolutions_total", "outcome", "Script outcomes by status")
+            resolving = ScriptPipeline(
+                settings.require_redis_url(),
+                scripts,
+                timeout=timeout,
+                on_batch=metrics.batch_sizes().observe,
+            )
         app.state.settings = settings
         app.state.redis = redis
         app.state.keys = keys
@@ -263,19 +268,23 @@ def create_app(settings: Settings) -> Starlette:
             yield
         finally:
             app.hot_path = None
+            metrics.close()
             app.state.passwords.close()
             if isinstance(resolving, ScriptPipeline):
                 await resolving.aclose()
             await redis.aclose()
 
     always = always_headers(settings)
+    metrics = Metrics("redirector")
+    routes = [
+        *health.ROUTES,
+        Route("/{code}", follow, methods=["GET", "HEAD"]),
+        Route("/{code}", submit_password, methods=["POST"]),
+    ]
     app = Redirector(
-        routes=[
-            *health.ROUTES,
-            Route("/{code}", follow, methods=["GET", "HEAD"]),
-            Route("/{code}", submit_password, methods=["POST"]),
-        ],
+        routes=routes,
         middleware=[
+            Middleware(RequestTimer, metrics=metrics, routes=routes),
             Middleware(
                 SecurityHeaders,
                 headers=always,

@@ -119,7 +119,7 @@ async def submit(request: Request) -> Response:
         if peek.status is ResolveStatus.OK:
             # No password on this link: a POST follows it like a GET would.
             resolution = await state.resolver.resolve(code, ResolveMode.COUNT)
-            state.metrics.inc("securelink_resolutions_total", resolution.status.name.lower())
+            state.metrics.resolved(resolution.status.name.lower())
             return responder.outcome(request, resolution, redirect_status=303)
         if peek.status is not ResolveStatus.PASSWORD_REQUIRED:
             return responder.outcome(request, peek)
@@ -152,7 +152,7 @@ async def _check(request: Request, code: str, stored: str, password: str) -> Res
         # The link ran out of views (or was revoked) while this request waited for a place.
         return responder.outcome(request, ended)
     if status is AttemptStatus.LOCKED:
-        state.metrics.inc("securelink_resolutions_total", "password_locked")
+        state.metrics.resolved("password_locked")
         return _too_many(request, LOCKED_OUT, -(-wait_ms // 1000))
     if status is AttemptStatus.BUSY:
         return _too_many(request, TOO_BUSY, 1)
@@ -161,13 +161,13 @@ async def _check(request: Request, code: str, stored: str, password: str) -> Res
     wrong = 0 if matches else 1
     await state.scripts.run("finish_password_attempt", counters, [wrong, FAILURE_WINDOW_SECONDS])
     if not matches:
-        state.metrics.inc("securelink_resolutions_total", "wrong_password")
+        state.metrics.resolved("wrong_password")
         return _ask_again(request, 401, WRONG_PASSWORD, WRONG_PASSWORD)
     if new_hash is not None:
         await state.scripts.run("rehash_password", [keys.link(code)], [stored, new_hash])
     # Verified: this counting call re-checks expiry, revocation and remaining views.
     resolution = await state.resolver.resolve(code, ResolveMode.COUNT_VERIFIED)
-    state.metrics.inc("securelink_resolutions_total", resolution.status.name.lower())
+    state.metrics.resolved(resolution.status.name.lower())
     return responder.outcome(request, resolution, redirect_status=303)
 
 

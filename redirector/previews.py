@@ -108,7 +108,7 @@ async def preview_response(request: Request, code: str) -> Response:
         )
     except UNAVAILABLE:
         return responder.unavailable(request)
-    state.metrics.inc("securelink_resolutions_total", "preview")
+    state.metrics.resolved("preview")
     if shows_target or resolution.status not in (ResolveStatus.OK, ResolveStatus.PASSWORD_REQUIRED):
         return responder.outcome(request, resolution)
     return neutral_page(responder.common)
