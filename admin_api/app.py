@@ -21,6 +21,7 @@ from admin_api.auth import Authenticator, authorize, require_bootstrap
 from admin_api.files import create_file
 from admin_api.links import Links
 from admin_api.openapi import openapi_document
+from admin_api.services import Services, services
 from admin_api.sweeper import FileSweeper
 from admin_api.validation import validate_link_request
 from shared import health
@@ -75,8 +76,7 @@ async def read_json_object(request: Request, limit: int = MAX_JSON_BYTES) -> dic
 
 
 def links_of(request: Request) -> Links:
-    links: Links = request.app.state.links
-    return links
+    return services(request).links
 
 
 async def create_link(request: Request) -> Response:
@@ -151,23 +151,23 @@ async def list_links(request: Request) -> Response:
 async def create_key(request: Request) -> Response:
     require_bootstrap(request.state.caller)
     name, read_only = validate_key_request(await read_json_object(request))
-    view, secret = await request.app.state.api_keys.create(name, read_only)
+    view, secret = await services(request).api_keys.create(name, read_only)
     return json_response(201, {**view, "key": secret}, {"Location": f"/api/v1/keys/{view['id']}"})
 
 
 async def list_keys(request: Request) -> Response:
     require_bootstrap(request.state.caller)
-    return json_response(200, {"items": await request.app.state.api_keys.list()})
+    return json_response(200, {"items": await services(request).api_keys.list()})
 
 
 async def delete_key(request: Request) -> Response:
     require_bootstrap(request.state.caller)
-    await request.app.state.api_keys.disable(request.path_params["key_id"])
+    await services(request).api_keys.disable(request.path_params["key_id"])
     return Response(status_code=204)
 
 
 async def openapi(request: Request) -> Response:
-    return json_response(200, openapi_document(request.app.state.settings))
+    return json_response(200, openapi_document(services(request).settings))
 
 
 class RequireApiKey:
@@ -179,7 +179,7 @@ class RequireApiKey:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
             request = Request(scope)
-            caller = await request.app.state.auth.authenticate(request)
+            caller = await services(request).auth.authenticate(request)
             authorize(caller, scope["method"])
             scope.setdefault("state", {})["caller"] = caller
         await self.app(scope, receive, send)
@@ -225,25 +225,30 @@ def create_app(settings: Settings) -> Starlette:
         redis = connect(settings)
         passwords = Passwords(settings.argon2_profile, settings.hash_threads)
         runner = ScriptRunner(redis, scripts)
-        app.state.settings = settings
-        app.state.redis = redis
-        app.state.metrics = Metrics("admin_api")
-        app.state.api_keys = ApiKeys(redis, Keys(settings.key_prefix))
-        app.state.auth = Authenticator(settings.admin_key, app.state.api_keys)
-        app.state.links = Links(
-            redis=redis,
-            scripts=runner,
-            passwords=passwords,
+        metrics = Metrics("admin_api")
+        api_keys = ApiKeys(redis, Keys(settings.key_prefix))
+        found = Services(
             settings=settings,
-            metrics=app.state.metrics,
-        )
-        app.state.sweeper = FileSweeper(
             redis=redis,
-            keys=Keys(settings.key_prefix),
-            directory=files_dir(settings),
-            grace_seconds=settings.file_grace_seconds,
+            metrics=metrics,
+            api_keys=api_keys,
+            auth=Authenticator(settings.admin_key, api_keys),
+            links=Links(
+                redis=redis,
+                scripts=runner,
+                passwords=passwords,
+                settings=settings,
+                metrics=metrics,
+            ),
+            sweeper=FileSweeper(
+                redis=redis,
+                keys=Keys(settings.key_prefix),
+                directory=files_dir(settings),
+                grace_seconds=settings.file_grace_seconds,
+            ),
         )
-        sweeping = asyncio.create_task(app.state.sweeper.run(settings.file_sweep_seconds))
+        app.state.services = found
+        sweeping = asyncio.create_task(found.sweeper.run(settings.file_sweep_seconds))
         try:
             yield
         finally:

@@ -11,7 +11,7 @@ from typing import Any, Protocol
 from admin_api.validation import NewLink
 from shared.errors import Conflict, NotFound
 from shared.keys import Keys, is_valid_code
-from shared.metrics import Metrics
+from shared.metrics import LINKS_CREATED, Metrics
 from shared.models import FILE_KIND, Field, Link, link_from_hash, now_ms
 from shared.passwords import Passwords
 from shared.scripts import ScriptRunner
@@ -21,6 +21,7 @@ CODE_ALPHABET = string.ascii_letters + string.digits
 GENERATED_CODE_LENGTH = 10
 _GENERATION_ATTEMPTS = 8
 _INDEX_BATCH = 100  # index entries read at a time while listing
+_INDEX_CODE = "c"  # the one field of a listing index entry: the link's code (not a link field)
 # An index entry is written just before its link: one this young without a link is not dropped.
 _INDEX_GRACE_MS = 60_000
 
@@ -67,7 +68,7 @@ class Links:
         self.keys = Keys(settings.key_prefix)
         self.clock = clock
         self.metrics = metrics or Metrics("admin_api")
-        self.metrics.declare("securelink_links_created_total", "kind", "Links created")
+        self.metrics.declare(LINKS_CREATED, "kind", "Links created")
 
     def to_link(self, code: str, fields: Mapping[Any, Any]) -> Link:
         return link_from_hash(
@@ -94,14 +95,14 @@ class Links:
         pairs = [item for pair in fields.items() for item in pair]
         for _ in range(_GENERATION_ATTEMPTS):
             code = new.custom_code or generate_code()
-            entry_id: bytes = await self.redis.xadd(self.keys.index, {"c": code})
+            entry_id: bytes = await self.redis.xadd(self.keys.index, {_INDEX_CODE: code})
             if stored_file is not None and tracker is not None:
                 await tracker.track(stored_file.stored_name, code, keys_expire_ms)
             args = ["" if keys_expire_ms is None else keys_expire_ms, _entry_ms(entry_id), *pairs]
             created = await self.scripts.run("create_link", [self.keys.link(code)], args)
             if created:
                 link = self.to_link(code, {**fields, Field.CREATED: str(created)})
-                self.metrics.inc("securelink_links_created_total", link.kind)
+                self.metrics.inc(LINKS_CREATED, link.kind)
                 return link
             # The code is taken: this entry and record were this attempt's alone.
             await self.redis.xdel(self.keys.index, entry_id)
@@ -163,7 +164,7 @@ class Links:
         while True:
             count = max(limit + 1 - len(items), _INDEX_BATCH)
             entries = await self.redis.xrevrange(self.keys.index, max=upper, min="-", count=count)
-            codes = [entry[1][b"c"].decode() for entry in entries]
+            codes = [entry[1][_INDEX_CODE.encode()].decode() for entry in entries]
             pipe = self.redis.pipeline(transaction=False)
             for code in codes:
                 pipe.hgetall(self.keys.link(code))
@@ -191,6 +192,9 @@ class Links:
             await self.redis.xdel(self.keys.index, *entry_ids)
 
 
+_CREATED = Field.CREATED.encode()
+
+
 def _entry_ms(entry_id: bytes) -> int:
     return int(entry_id.split(b"-")[0])
 
@@ -201,4 +205,4 @@ def _entry_of(entry_id: bytes, fields: Mapping[bytes, bytes]) -> bool:
     The link's creation second is its entry's: an earlier link of the same code was created
     at least a second earlier (its keys outlive its creation by the retention, at least 1 s).
     """
-    return _entry_ms(entry_id) // 1000 == int(fields.get(b"c", b"-1"))
+    return _entry_ms(entry_id) // 1000 == int(fields.get(_CREATED, b"-1"))

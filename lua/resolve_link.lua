@@ -11,6 +11,7 @@ ARGV[2]  retention, seconds: how long a link that just ran out of views still an
 ARGV[3]  now, ms since the epoch; optional, only tests pass it (the server's clock otherwise)
 
 Returns {status, target, kind, file name, file size, content type, password hash}
+  (the order of shared/scripts.py's ResolveReply: Lua indices are one more)
   status: 0 ok, 1 not found, 2 expired, 3 exhausted, 4 revoked, 5 password required
   Only status 0, and status 5 in peek mode, carry the other fields; the password hash is
   returned in peek mode only. Absent fields are nil.

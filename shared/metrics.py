@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from collections import Counter
 
+# Every counter's name, here only: the services declare and count them by these constants.
+RESOLUTIONS = "securelink_resolutions_total"  # redirector: script outcomes by status
+LINKS_CREATED = "securelink_links_created_total"  # admin API: links created by kind
+
 
 class Metrics:
     """Counters by (name, label value); each worker process keeps its own."""
