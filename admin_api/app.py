@@ -22,6 +22,7 @@ from admin_api.files import create_file
 from admin_api.links import Links
 from admin_api.openapi import openapi_document
 from admin_api.services import Services, services
+from admin_api.stats import StatsReader, get_link_stats, get_service_stats
 from admin_api.sweeper import FileSweeper
 from admin_api.validation import validate_link_request
 from shared import health
@@ -210,6 +211,8 @@ API_ROUTES = [
     Route("/links/batch", create_batch, methods=["POST"]),
     Route("/links/{code}", get_link, methods=["GET"]),
     Route("/links/{code}/revoke", revoke_link, methods=["POST"]),
+    Route("/links/{code}/stats", get_link_stats, methods=["GET"]),
+    Route("/stats", get_service_stats, methods=["GET"]),
     Route("/files", create_file, methods=["POST"]),
     resource("/keys", POST=create_key, GET=list_keys),
     Route("/keys/{key_id}", delete_key, methods=["DELETE"]),
@@ -240,6 +243,7 @@ def create_app(settings: Settings) -> Starlette:
                 settings=settings,
                 metrics=metrics,
             ),
+            stats=StatsReader(redis, Keys(settings.key_prefix)),
             sweeper=FileSweeper(
                 redis=redis,
                 keys=Keys(settings.key_prefix),

@@ -144,7 +144,7 @@ class Links:
         if not is_valid_code(code):
             raise NotFound()
         reply = await self.scripts.run(
-            "revoke_link", [self.keys.link(code)], [self.settings.retention_seconds]
+            "revoke_link", list(self.keys.link_family(code)), [self.settings.retention_seconds]
         )
         if not reply:
             raise NotFound()

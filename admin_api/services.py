@@ -10,6 +10,7 @@ from starlette.requests import Request
 from admin_api.apikeys import ApiKeys
 from admin_api.auth import Authenticator
 from admin_api.links import Links
+from admin_api.stats import StatsReader
 from admin_api.sweeper import FileSweeper
 from shared.metrics import Metrics
 from shared.settings import Settings
@@ -23,6 +24,7 @@ class Services:
     api_keys: ApiKeys
     auth: Authenticator
     links: Links
+    stats: StatsReader
     sweeper: FileSweeper
 
 

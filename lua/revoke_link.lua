@@ -1,6 +1,7 @@
 --[[ revoke_link: mark a link revoked (idempotent) and let its keys expire after the retention.
 
 KEYS[1]  link hash ({prefix}:link:{code})
+KEYS[2..n]  optional: the link's other keys (its stats), given the link hash's TTL
 ARGV[1]  retention, seconds
 ARGV[2]  now, ms since the epoch; optional, only tests pass it (the server's clock otherwise)
 
@@ -22,5 +23,9 @@ if redis.call('HEXISTS', link, 'r') == 0 then
   local retention = tonumber(ARGV[1]) * 1000
   local ttl = redis.call('PTTL', link)
   if ttl < 0 or ttl > retention then redis.call('PEXPIRE', link, retention) end
+  ttl = redis.call('PTTL', link)
+  for i = 2, #KEYS do
+    if ttl > 0 then redis.call('PEXPIRE', KEYS[i], ttl) end -- no-op for a key not there
+  end
 end
 return redis.call('HGETALL', link)

@@ -21,6 +21,26 @@ class Keys:
         """The link's hash: target, limits, counters and password hash."""
         return f"{self.prefix}:link:{{{code}}}"
 
+    def stats(self, code: str) -> str:
+        """The link's views by UTC day, referrer host and device class; made by its first view."""
+        return f"{self.prefix}:stats:{{{code}}}"
+
+    def preview_stats(self, code: str) -> str:
+        """The link's link-preview fetches by UTC day, and in all; made by its first preview."""
+        return f"{self.prefix}:stats:{{{code}}}:previews"
+
+    def link_family(self, code: str) -> tuple[str, str, str]:
+        """Every key that lives and dies with the link: delete them together, expire them alike.
+
+        resolve_link gives the stats keys the link hash's TTL whenever it records; a script
+        that changes the link's TTL (revoke, edit) sets the same on the others.
+        """
+        return self.link(code), self.stats(code), self.preview_stats(code)
+
+    def totals(self, day: str) -> str:
+        """The service's counts of one UTC day (YYYY-MM-DD): a hash tag of its own per day."""
+        return f"{self.prefix}:totals:{{{day}}}"
+
     def password_failures(self, code: str, client: str) -> str:
         """Wrong password tries of one client on one link."""
         return f"{self.prefix}:pwfail:{{{code}}}:{client}"

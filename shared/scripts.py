@@ -54,6 +54,7 @@ class ResolveMode(enum.IntEnum):
     COUNT = 0  # count a view unless a password is needed
     PEEK = 1  # check only, count nothing (HEAD, previews, the password form)
     COUNT_VERIFIED = 2  # the caller verified the password: count
+    PREVIEW = 3  # check only, like PEEK, and record one link-preview fetch
 
 
 class AttemptStatus(enum.IntEnum):
