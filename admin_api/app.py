@@ -24,7 +24,7 @@ from admin_api.openapi import openapi_document
 from admin_api.services import Services, services
 from admin_api.stats import StatsReader, get_link_stats, get_service_stats
 from admin_api.sweeper import FileSweeper
-from admin_api.validation import validate_link_request
+from admin_api.validation import NewLink, validate_link_request
 from shared import health
 from shared.bodies import decode_json_object
 from shared.errors import (
@@ -40,8 +40,8 @@ from shared.errors import (
 )
 from shared.files import files_dir
 from shared.keys import Keys
-from shared.metrics import Metrics
-from shared.models import now_ms
+from shared.metrics import Metrics, RequestTimer
+from shared.models import Link, now_ms
 from shared.passwords import Passwords
 from shared.scripts import ScriptRunner, load_scripts
 from shared.security_headers import SecurityHeaders
@@ -93,35 +93,31 @@ async def create_batch(request: Request) -> Response:
     items = data.get("links")
     if not isinstance(items, list) or not 1 <= len(items) <= MAX_BATCH:
         raise ValidationFailed([f"links: must be a list of 1 to {MAX_BATCH} links"])
-    links = links_of(request)
-    results: list[dict[str, Any]] = []
-    unavailable = {
-        "status": StorageUnavailable.status,
-        "errors": [StorageUnavailable.default_message],
-    }
-    store_down = False
+    results: list[dict[str, Any]] = [{"index": index} for index in range(len(items))]
+    valid: list[tuple[int, NewLink]] = []
     for index, item in enumerate(items):
         try:
             if not isinstance(item, dict):
                 raise ValidationFailed(["link: must be a JSON object"])
-            new = validate_link_request(item, now_ms=now_ms())
-            if store_down:
-                # Once Redis has failed, the rest are not tried: a Redis that hangs would
-                # otherwise cost every item its own timeout.
-                results.append({"index": index, **unavailable})
-                continue
-            link = await links.create(new)
+            valid.append((index, validate_link_request(item, now_ms=now_ms())))
         except ValidationFailed as exc:
-            results.append({"index": index, "status": 400, "errors": exc.errors})
-        except ApiError as exc:
-            results.append({"index": index, "status": exc.status, "errors": [exc.message]})
-        except UNAVAILABLE:
-            # Failing the whole batch would have its caller retry, and duplicate, earlier items.
-            store_down = True
-            results.append({"index": index, **unavailable})
-        else:
-            results.append({"index": index, "status": 201, "link": link})
+            results[index].update(status=400, errors=exc.errors)
+    outcomes = await links_of(request).create_many([new for _, new in valid]) if valid else []
+    for (index, _), outcome in zip(valid, outcomes, strict=True):
+        results[index].update(_batch_result(outcome))
     return json_response(200, {"results": results})
+
+
+def _batch_result(outcome: Link | BaseException) -> dict[str, Any]:
+    """An item's own answer: failing the whole batch would have its caller retry, and
+    duplicate, the items that were created."""
+    if isinstance(outcome, Link):
+        return {"status": 201, "link": outcome}
+    if isinstance(outcome, ApiError):
+        return {"status": outcome.status, "errors": [outcome.message]}
+    if isinstance(outcome, UNAVAILABLE):
+        return {"status": StorageUnavailable.status, "errors": [StorageUnavailable.default_message]}
+    raise outcome
 
 
 async def get_link(request: Request) -> Response:
@@ -193,6 +189,7 @@ async def http_error(request: Request, exc: Exception) -> Response:
 
 
 async def unavailable(request: Request, exc: Exception) -> Response:
+    services(request).metrics.redis_error(exc)
     return await api_error_handler(request, StorageUnavailable())
 
 
@@ -228,7 +225,6 @@ def create_app(settings: Settings) -> Starlette:
         redis = connect(settings)
         passwords = Passwords(settings.argon2_profile, settings.hash_threads)
         runner = ScriptRunner(redis, scripts)
-        metrics = Metrics("admin_api")
         api_keys = ApiKeys(redis, Keys(settings.key_prefix))
         found = Services(
             settings=settings,
@@ -260,18 +256,25 @@ def create_app(settings: Settings) -> Starlette:
             with contextlib.suppress(asyncio.CancelledError):
                 await sweeping
             passwords.close()
+            metrics.close()
             await redis.aclose()
 
     handlers: dict[Any, Any] = {ApiError: api_error_handler, HTTPException: http_error}
     for error in UNAVAILABLE:
         handlers[error] = unavailable
+    metrics = Metrics("admin_api")
+    routes = [
+        *health.ROUTES,
+        Route("/openapi.json", openapi, methods=["GET"]),
+        Mount("/api/v1", routes=API_ROUTES, middleware=[Middleware(RequireApiKey)]),
+    ]
     return Starlette(
-        routes=[
-            *health.ROUTES,
-            Route("/openapi.json", openapi, methods=["GET"]),
-            Mount("/api/v1", routes=API_ROUTES, middleware=[Middleware(RequireApiKey)]),
+        routes=routes,
+        middleware=[
+            Middleware(RequestTimer, metrics=metrics, routes=routes),
+            Middleware(SecurityHeaders, headers=ADMIN_HEADERS),
+            Middleware(CatchAll),
         ],
-        middleware=[Middleware(SecurityHeaders, headers=ADMIN_HEADERS), Middleware(CatchAll)],
         exception_handlers=handlers,
         lifespan=lifespan,
     )

@@ -41,7 +41,9 @@ from shared.redis_server import RedisServer, free_port
 PREFIX = "sl"  # the default: key names count toward memory per link
 TARGET = "https://example.com/bench/target/0123456789"  # 40 characters
 PASSWORD = "correct horse battery staple"
-OK_METRIC = re.compile(r'securelink_resolutions_total\{service="redirector",outcome="ok"\} (\d+)')
+OK_METRIC = re.compile(
+    r'securelink_resolutions_total\{outcome="ok",service="redirector"\} ([0-9.e+]+)'
+)
 
 
 @dataclass(frozen=True)
@@ -178,10 +180,10 @@ class Bench:
         url = contender.service.url
         served = None
         if contender.service.name == "redirector":
-            # Each worker counts on its own; with one worker its count is the whole count.
-            if contender.counts_views and "WORKERS" not in contender.name:
+            # Every worker's count, summed by the metrics' multiprocess mode.
+            if contender.counts_views:
                 match = OK_METRIC.search(http_get(url + "/-/metrics")[1])
-                served = int(match.group(1)) if match else None
+                served = int(float(match.group(1))) if match else None
         else:
             served = int(http_get(url + "/-/count")[1])
         views = self.views(contender.code) if contender.counts_views else None

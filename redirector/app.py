@@ -25,7 +25,7 @@ from redirector.services import Services
 from shared import health
 from shared.errors import CatchAll
 from shared.keys import Keys
-from shared.metrics import RESOLUTIONS, Metrics
+from shared.metrics import Metrics, RequestTimer
 from shared.scripts import ScriptRunner, load_scripts
 from shared.security_headers import SecurityHeaders
 from shared.settings import Settings
@@ -58,9 +58,12 @@ def create_app(settings: Settings) -> Starlette:
         resolving: ScriptRunner | ScriptPipeline = runner
         if not settings.redis_cluster:  # the cluster client routes each call by key: no batching
             timeout = settings.redis_timeout_ms / 1000
-            resolving = ScriptPipeline(settings.require_redis_url(), scripts, timeout=timeout)
-        metrics = Metrics("redirector")
-        metrics.declare(RESOLUTIONS, "outcome", "Script outcomes by status")
+            resolving = ScriptPipeline(
+                settings.require_redis_url(),
+                scripts,
+                timeout=timeout,
+                on_batch=metrics.batch_sizes().observe,
+            )
         found = Services(
             settings=settings,
             redis=redis,
@@ -78,19 +81,23 @@ def create_app(settings: Settings) -> Starlette:
             yield
         finally:
             app.hot_path = None
+            metrics.close()
             found.passwords.close()
             if isinstance(resolving, ScriptPipeline):
                 await resolving.aclose()
             await redis.aclose()
 
     always_on = always_on_headers(settings)
+    metrics = Metrics("redirector")
+    routes = [
+        *health.ROUTES,
+        Route("/{code}", follow, methods=["GET", "HEAD"]),
+        Route("/{code}", password.submit, methods=["POST"]),
+    ]
     app = Redirector(
-        routes=[
-            *health.ROUTES,
-            Route("/{code}", follow, methods=["GET", "HEAD"]),
-            Route("/{code}", password.submit, methods=["POST"]),
-        ],
+        routes=routes,
         middleware=[
+            Middleware(RequestTimer, metrics=metrics, routes=routes),
             Middleware(
                 SecurityHeaders,
                 headers=always_on,

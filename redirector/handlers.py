@@ -9,7 +9,6 @@ from starlette.responses import Response
 from redirector import previews
 from redirector.services import services
 from shared.keys import is_valid_code
-from shared.metrics import RESOLUTIONS
 from shared.scripts import ResolveMode
 from shared.store import UNAVAILABLE
 
@@ -26,9 +25,11 @@ async def follow(request: Request) -> Response:
     mode = ResolveMode.PEEK if request.method == "HEAD" else ResolveMode.COUNT
     try:
         resolution = await found.resolver.resolve_once(request, code, mode)
-    except UNAVAILABLE:
+    except UNAVAILABLE as exc:
+        found.metrics.redis_error(exc)
+        found.metrics.resolved("unavailable")
         return responder.unavailable(request)
-    found.metrics.inc(RESOLUTIONS, resolution.status.name.lower())
+    found.metrics.resolved(resolution.status.name.lower())
     return responder.outcome(request, resolution)
 
 

@@ -26,7 +26,6 @@ from redirector.responses import Text
 from redirector.services import Services, services
 from shared.bodies import decode_json_object
 from shared.keys import is_valid_code
-from shared.metrics import RESOLUTIONS
 from shared.scripts import AttemptStatus, ResolveMode, ResolveStatus
 from shared.store import UNAVAILABLE
 
@@ -114,7 +113,7 @@ async def submit(request: Request) -> Response:
         if peek.status is ResolveStatus.OK:
             # No password on this link: a POST follows it like a GET would.
             resolution = await found.resolver.resolve(code, ResolveMode.COUNT)
-            found.metrics.inc(RESOLUTIONS, resolution.status.name.lower())
+            found.metrics.resolved(resolution.status.name.lower())
             return responder.outcome(request, resolution, redirect_status=303)
         if peek.status is not ResolveStatus.PASSWORD_REQUIRED:
             return responder.outcome(request, peek)
@@ -149,7 +148,7 @@ async def _verify_and_count(request: Request, code: str, stored: str, password: 
         # The link ran out of views (or was revoked) while this request waited for a place.
         return responder.outcome(request, ended)
     if status is AttemptStatus.LOCKED:
-        found.metrics.inc(RESOLUTIONS, "password_locked")
+        found.metrics.resolved("password_locked")
         return _too_many(request, Text.LOCKED_OUT, -(-wait_ms // 1000))
     if status is AttemptStatus.BUSY:
         return _too_many(request, Text.TOO_BUSY, 1)
@@ -158,13 +157,13 @@ async def _verify_and_count(request: Request, code: str, stored: str, password: 
     wrong = 0 if matches else 1
     await found.scripts.run("finish_password_attempt", counters, [wrong, FAILURE_WINDOW_SECONDS])
     if not matches:
-        found.metrics.inc(RESOLUTIONS, "wrong_password")
+        found.metrics.resolved("wrong_password")
         return _ask_again(request, 401, Text.WRONG_PASSWORD, Text.WRONG_PASSWORD)
     if new_hash is not None:
         await found.scripts.run("rehash_password", [keys.link(code)], [stored, new_hash])
     # Verified: this counting call re-checks expiry, revocation and remaining views.
     resolution = await found.resolver.resolve(code, ResolveMode.COUNT_VERIFIED)
-    found.metrics.inc(RESOLUTIONS, resolution.status.name.lower())
+    found.metrics.resolved(resolution.status.name.lower())
     return responder.outcome(request, resolution, redirect_status=303)
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import ssl
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -228,6 +228,7 @@ class ScriptPipeline:
         timeout: float,
         max_batch: int = MAX_BATCH,
         max_pending: int = MAX_PENDING,
+        on_batch: Callable[[int], None] | None = None,
     ) -> None:
         self.endpoint = Endpoint.from_url(url)
         self.scripts = scripts
@@ -235,6 +236,7 @@ class ScriptPipeline:
         self.max_batch = max_batch
         self.max_pending = max_pending
         self.writes = 0  # batches written, for tests and the benchmark
+        self.on_batch = on_batch  # told each batch's size (the metrics' histogram)
         self._queue: deque[Call] = deque()
         self._connection: _Connection | None = None
         self._connecting: asyncio.Task[None] | None = None
@@ -288,6 +290,8 @@ class ScriptPipeline:
             return
         connection.write(b"".join([call.payload for call in batch]), batch)
         self.writes += 1
+        if self.on_batch is not None:
+            self.on_batch(len(batch))
         loop = asyncio.get_running_loop()
         loop.call_later(self.timeout, self._check_answered, connection, connection.sent)
 

@@ -19,7 +19,6 @@ from starlette.responses import Response
 
 from redirector import pages
 from redirector.services import services
-from shared.metrics import RESOLUTIONS
 from shared.models import Field
 from shared.scripts import ResolveMode, ResolveStatus
 from shared.store import UNAVAILABLE
@@ -106,7 +105,7 @@ async def preview_response(request: Request, code: str) -> Response:
         )
     except UNAVAILABLE:
         return responder.unavailable(request)
-    found.metrics.inc(RESOLUTIONS, "preview")
+    found.metrics.resolved("preview")
     if shows_target or resolution.status not in (ResolveStatus.OK, ResolveStatus.PASSWORD_REQUIRED):
         return responder.outcome(request, resolution)
     return neutral_page(responder.always_on)

@@ -2,10 +2,33 @@
 
 from __future__ import annotations
 
-import logging
+import os
+import shutil
 import sys
+import tempfile
+from pathlib import Path
 
+from shared.logs import log_config
 from shared.settings import Settings, SettingsError
+
+# prometheus-client's own variable; read when a worker first imports it, so this module never
+# imports it: with one worker, uvicorn runs the app in this very process.
+MULTIPROC_DIR = "PROMETHEUS_MULTIPROC_DIR"
+
+
+def metrics_dir(service: str) -> Path:
+    """An empty directory for the workers' metric files, before any worker starts.
+
+    A directory left by an earlier run would add that run's counts to this one's: an operator's
+    PROMETHEUS_MULTIPROC_DIR is emptied, else a fresh one is made for this service.
+    """
+    chosen = os.environ.get(MULTIPROC_DIR)
+    if chosen:
+        path = Path(chosen)
+        shutil.rmtree(path, ignore_errors=True)
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+    return Path(tempfile.mkdtemp(prefix=f"securelink-{service}-metrics-"))
 
 
 def serve(app_factory: str, port_of: str) -> None:
@@ -18,22 +41,29 @@ def serve(app_factory: str, port_of: str) -> None:
     except SettingsError as exc:
         print(f"securelink: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
-    logging.basicConfig(
-        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
-    )
-    uvicorn.run(
-        app_factory,
-        factory=True,
-        host=settings.host,
-        port=getattr(settings, port_of),
-        workers=settings.workers,
-        http="shared.http_limits:BoundedHttpToolsProtocol",  # 431 past 64 KiB of headers
-        log_level=settings.log_level,
-        access_log=False,
-        server_header=False,
-        backlog=4096,
-        timeout_graceful_shutdown=5,
-        # Longer than the idle timeouts of common clients and load balancers (60 s), so a
-        # client never reuses a connection the server is closing at that very moment.
-        timeout_keep_alive=65,
-    )
+    service = app_factory.split(".", 1)[0]
+    own_dir = not os.environ.get(MULTIPROC_DIR)
+    directory = metrics_dir(service)
+    # Set before any worker imports prometheus_client: the workers inherit the environment.
+    os.environ[MULTIPROC_DIR] = str(directory)
+    try:
+        uvicorn.run(
+            app_factory,
+            factory=True,
+            host=settings.host,
+            port=getattr(settings, port_of),
+            workers=settings.workers,
+            http="shared.http_limits:BoundedHttpToolsProtocol",  # 431 past 64 KiB of headers
+            log_config=log_config(settings.log_format, settings.log_level),
+            log_level=settings.log_level,
+            access_log=settings.access_log,
+            server_header=False,
+            backlog=4096,
+            timeout_graceful_shutdown=5,
+            # Longer than the idle timeouts of common clients and load balancers (60 s), so a
+            # client never reuses a connection the server is closing at that very moment.
+            timeout_keep_alive=65,
+        )
+    finally:
+        if own_dir:
+            shutil.rmtree(directory, ignore_errors=True)

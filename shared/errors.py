@@ -136,6 +136,7 @@ class CatchAll:
                 scope.get("method"),
                 scope.get("path"),
                 exc_info=exc,
+                extra={"reference_id": reference_id},
             )
             if started:
                 return  # too late for a status line; the server closes the connection

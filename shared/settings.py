@@ -39,6 +39,8 @@ class Settings:
     hash_threads: int = 4
     referrer_policy: str = "no-referrer"
     log_level: str = "warning"
+    log_format: str = "text"
+    access_log: bool = False
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -65,6 +67,8 @@ class Settings:
             hash_threads=read("SECURELINK_HASH_THREADS", _bounded_int(1, 64), 4),
             referrer_policy=read("SECURELINK_REFERRER_POLICY", _non_blank, "no-referrer"),
             log_level=read("SECURELINK_LOG_LEVEL", _log_level, "warning"),
+            log_format=read("SECURELINK_LOG_FORMAT", _log_format, cls.log_format),
+            access_log=read("SECURELINK_ACCESS_LOG", _flag, cls.access_log),
         )
         return settings
 
@@ -170,3 +174,9 @@ def _log_level(raw: str) -> str:
     if level not in ("critical", "error", "warning", "info", "debug"):
         raise ValueError("must be one of critical, error, warning, info, debug")
     return level
+
+
+def _log_format(raw: str) -> str:
+    if raw not in ("text", "json"):
+        raise ValueError("must be text or json")
+    return raw

@@ -167,7 +167,7 @@ def test_the_redirect_counts_in_the_metrics(
 
     metrics = run(scenario())
 
-    assert 'securelink_resolutions_total{service="redirector",outcome="ok"} 1' in metrics
+    assert 'securelink_resolutions_total{outcome="ok",service="redirector"} 1.0\n' in metrics
 
 
 def test_the_unbatched_resolver_used_on_redis_cluster_answers_the_same(
