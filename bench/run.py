@@ -8,6 +8,7 @@ the redirector; all driven by wrk with the same settings, printed as a markdown 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import os
 import platform
@@ -51,6 +52,7 @@ OK_METRIC = re.compile(
 BARE = "bare Starlette 302, no Redis"
 NODE = "Node anchor (node:http + ioredis, same script)"
 MINE = "securelink redirector"
+GRANIAN = "securelink redirector, SECURELINK_SERVER=granian"
 SUM_VIEWS = """
 local views = 0
 for _, key in ipairs(KEYS) do views = views + (tonumber(redis.call('HGET', key, 'v')) or 0) end
@@ -158,6 +160,8 @@ class Bench:
             contenders.append(Contender(NODE, node_anchor(free_port(), self.work, env),
                                         count_endpoint))  # fmt: skip
         contenders.append(self.redirector(MINE))
+        if importlib.util.find_spec("granian") is not None:
+            contenders.append(self.redirector(GRANIAN, SECURELINK_SERVER="granian"))
         return contenders
 
     def seed(self, count: int) -> tuple[float, Path]:
@@ -334,6 +338,7 @@ def report(bench: Bench, table_only: bool) -> None:
     contenders = bench.lineup()
     mine = next(contender for contender in contenders if contender.name == MINE)
     node = next((contender for contender in contenders if contender.name == NODE), None)
+    granian = next((contender for contender in contenders if contender.name == GRANIAN), None)
     plain_runs = []
     try:
         for contender in contenders:
@@ -353,6 +358,11 @@ def report(bench: Bench, table_only: bool) -> None:
                 )
             print(ratio_line(f"Redirector / bare ({scenario.name})",
                              ratios(mine, contenders[0])), flush=True)  # fmt: skip
+            if granian is not None:
+                print(ratio_line("Redirector under granian / under uvicorn", ratios(granian, mine)))
+                if node is not None:
+                    print(ratio_line("Redirector under granian / Node anchor",
+                                     ratios(granian, node)), flush=True)  # fmt: skip
             plain_runs.append(mine.median_run().result)
     finally:
         for contender in contenders:
