@@ -18,10 +18,21 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from admin_api.apikeys import ApiKeys, validate_key_request
 from admin_api.auth import Authenticator, authorize, require_bootstrap
+from admin_api.errors import (
+    ApiError,
+    MalformedBody,
+    NotFound,
+    NothingToChange,
+    PayloadTooLarge,
+    StorageUnavailable,
+    ValidationFailed,
+    api_error_handler,
+)
 from admin_api.files import create_file
 from admin_api.idempotency import Idempotency, fingerprint
-from admin_api.links import Links, NothingToChange
+from admin_api.links import Links
 from admin_api.openapi import openapi_document
+from admin_api.services import Services, services
 from admin_api.stats import StatsReader, get_link_stats, get_service_stats
 from admin_api.sweeper import FileSweeper
 from admin_api.tagged import delete_tagged, revoke_tagged, tag_page
@@ -34,18 +45,7 @@ from admin_api.validation import (
 )
 from shared import health
 from shared.bodies import decode_json_object
-from shared.errors import (
-    ApiError,
-    CatchAll,
-    MalformedBody,
-    NotFound,
-    PayloadTooLarge,
-    StorageUnavailable,
-    ValidationFailed,
-    api_error_handler,
-    error_body,
-    json_response,
-)
+from shared.errors import CatchAll, error_body, json_response
 from shared.files import files_dir
 from shared.keys import Keys
 from shared.metrics import Metrics, RequestTimer
@@ -54,11 +54,11 @@ from shared.passwords import Passwords
 from shared.scripts import ScriptRunner, load_scripts
 from shared.security_headers import SecurityHeaders
 from shared.settings import Settings
-from shared.store import UNAVAILABLE, connect
+from shared.store import REDIS_UNAVAILABLE, connect
 
-Endpoint = Callable[[Request], Awaitable[Response]]
+Handler = Callable[[Request], Awaitable[Response]]
 MAX_JSON_BYTES = 64 * 1024
-MAX_BATCH = 1000
+MAX_BATCH_LINKS = 1000
 # A batch may carry 1000 links of 2048-character URLs; 64 KiB would cap it near 300 items.
 MAX_BATCH_BYTES = 4 * 1024 * 1024
 MAX_PAGE = 1000
@@ -92,15 +92,14 @@ async def read_json_object(request: Request, limit: int = MAX_JSON_BYTES) -> dic
 
 
 def links_of(request: Request) -> Links:
-    links: Links = request.app.state.links
-    return links
+    return services(request).links
 
 
-def idempotent(handler: Endpoint, limit: int) -> Endpoint:
+def idempotent(handler: Handler, limit: int) -> Handler:
     """A JSON create with an optional Idempotency-Key: the first answer, replayed on a retry."""
 
     async def run(request: Request) -> Response:
-        idempotency: Idempotency = request.app.state.idempotency
+        idempotency = services(request).idempotency
         record = idempotency.record_of(request)
         if record is None:
             return await handler(request)
@@ -134,8 +133,8 @@ async def create_link(request: Request) -> Response:
 async def create_batch(request: Request) -> Response:
     data = await read_json_object(request, MAX_BATCH_BYTES)
     items = data.get("links")
-    if not isinstance(items, list) or not 1 <= len(items) <= MAX_BATCH:
-        raise ValidationFailed([f"links: must be a list of 1 to {MAX_BATCH} links"])
+    if not isinstance(items, list) or not 1 <= len(items) <= MAX_BATCH_LINKS:
+        raise ValidationFailed([f"links: must be a list of 1 to {MAX_BATCH_LINKS} links"])
     results: list[dict[str, Any]] = [{"index": index} for index in range(len(items))]
     valid: list[tuple[int, NewLink]] = []
     for index, item in enumerate(items):
@@ -151,6 +150,18 @@ async def create_batch(request: Request) -> Response:
     return json_response(200, {"results": results})
 
 
+def _batch_result(outcome: Link | BaseException) -> dict[str, Any]:
+    """An item's own answer: failing the whole batch would have its caller retry, and
+    duplicate, the items that were created."""
+    if isinstance(outcome, Link):
+        return {"status": 201, "link": outcome}
+    if isinstance(outcome, ApiError):
+        return {"status": outcome.status, "errors": [outcome.message]}
+    if isinstance(outcome, REDIS_UNAVAILABLE):
+        return {"status": StorageUnavailable.status, "errors": [StorageUnavailable.default_message]}
+    raise outcome
+
+
 async def change_link(request: Request) -> Response:
     data = await read_json_object(request)
     if not any(name in data for name in PATCH_FIELDS):
@@ -164,7 +175,7 @@ async def change_link(request: Request) -> Response:
 
 
 async def delete_link(request: Request) -> Response:
-    if not await links_of(request).delete(request.path_params["code"], request.app.state.sweeper):
+    if not await links_of(request).delete(request.path_params["code"], services(request).sweeper):
         raise NotFound()
     return Response(status_code=204)
 
@@ -182,20 +193,8 @@ async def revoke_by_tag(request: Request) -> Response:
 
 async def delete_by_tag(request: Request) -> Response:
     tag = _tag_of(request.query_params.get("tag"))
-    deleted = await delete_tagged(links_of(request), tag, request.app.state.sweeper)
+    deleted = await delete_tagged(links_of(request), tag, services(request).sweeper)
     return json_response(200, {"deleted": deleted})
-
-
-def _batch_result(outcome: Link | BaseException) -> dict[str, Any]:
-    """An item's own answer: failing the whole batch would have its caller retry, and
-    duplicate, the items that were created."""
-    if isinstance(outcome, Link):
-        return {"status": 201, "link": outcome}
-    if isinstance(outcome, ApiError):
-        return {"status": outcome.status, "errors": [outcome.message]}
-    if isinstance(outcome, UNAVAILABLE):
-        return {"status": StorageUnavailable.status, "errors": [StorageUnavailable.default_message]}
-    raise outcome
 
 
 async def get_link(request: Request) -> Response:
@@ -232,23 +231,23 @@ async def list_links(request: Request) -> Response:
 async def create_key(request: Request) -> Response:
     require_bootstrap(request.state.caller)
     name, read_only = validate_key_request(await read_json_object(request))
-    view, secret = await request.app.state.api_keys.create(name, read_only)
+    view, secret = await services(request).api_keys.create(name, read_only)
     return json_response(201, {**view, "key": secret}, {"Location": f"/api/v1/keys/{view['id']}"})
 
 
 async def list_keys(request: Request) -> Response:
     require_bootstrap(request.state.caller)
-    return json_response(200, {"items": await request.app.state.api_keys.list()})
+    return json_response(200, {"items": await services(request).api_keys.list()})
 
 
 async def delete_key(request: Request) -> Response:
     require_bootstrap(request.state.caller)
-    await request.app.state.api_keys.disable(request.path_params["key_id"])
+    await services(request).api_keys.disable(request.path_params["key_id"])
     return Response(status_code=204)
 
 
 async def openapi(request: Request) -> Response:
-    return json_response(200, openapi_document(request.app.state.settings))
+    return json_response(200, openapi_document(services(request).settings))
 
 
 class RequireApiKey:
@@ -260,7 +259,7 @@ class RequireApiKey:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
             request = Request(scope)
-            caller = await request.app.state.auth.authenticate(request)
+            caller = await services(request).auth.authenticate(request)
             authorize(caller, scope["method"])
             scope.setdefault("state", {})["caller"] = caller
         await self.app(scope, receive, send)
@@ -273,11 +272,11 @@ async def http_error(request: Request, exc: Exception) -> Response:
 
 
 async def unavailable(request: Request, exc: Exception) -> Response:
-    request.app.state.metrics.redis_error(exc)
+    services(request).metrics.redis_error(exc)
     return await api_error_handler(request, StorageUnavailable())
 
 
-def resource(path: str, **handlers: Endpoint) -> Route:
+def resource(path: str, **handlers: Handler) -> Route:
     """One route per path, so a 405's Allow header names every method the path has."""
 
     async def dispatch(request: Request) -> Response:
@@ -315,27 +314,31 @@ def create_app(settings: Settings) -> Starlette:
         redis = connect(settings)
         passwords = Passwords(settings.argon2_profile, settings.hash_threads)
         runner = ScriptRunner(redis, scripts)
-        app.state.settings = settings
-        app.state.redis = redis
-        app.state.metrics = metrics
-        app.state.api_keys = ApiKeys(redis, Keys(settings.key_prefix))
-        app.state.auth = Authenticator(settings.admin_key, app.state.api_keys)
-        app.state.links = Links(
-            redis=redis,
-            scripts=runner,
-            passwords=passwords,
+        api_keys = ApiKeys(redis, Keys(settings.key_prefix))
+        found = Services(
             settings=settings,
-            metrics=app.state.metrics,
-        )
-        app.state.stats = StatsReader(redis, Keys(settings.key_prefix))
-        app.state.idempotency = Idempotency(redis, runner, Keys(settings.key_prefix))
-        app.state.sweeper = FileSweeper(
             redis=redis,
-            keys=Keys(settings.key_prefix),
-            directory=files_dir(settings),
-            grace_seconds=settings.file_grace_seconds,
+            metrics=metrics,
+            api_keys=api_keys,
+            auth=Authenticator(settings.admin_key, api_keys),
+            links=Links(
+                redis=redis,
+                scripts=runner,
+                passwords=passwords,
+                settings=settings,
+                metrics=metrics,
+            ),
+            stats=StatsReader(redis, Keys(settings.key_prefix)),
+            idempotency=Idempotency(redis, runner, Keys(settings.key_prefix)),
+            sweeper=FileSweeper(
+                redis=redis,
+                keys=Keys(settings.key_prefix),
+                directory=files_dir(settings),
+                grace_seconds=settings.file_grace_seconds,
+            ),
         )
-        sweeping = asyncio.create_task(app.state.sweeper.run(settings.file_sweep_seconds))
+        app.state.services = found
+        sweeping = asyncio.create_task(found.sweeper.run(settings.file_sweep_seconds))
         try:
             yield
         finally:
@@ -347,7 +350,7 @@ def create_app(settings: Settings) -> Starlette:
             await redis.aclose()
 
     handlers: dict[Any, Any] = {ApiError: api_error_handler, HTTPException: http_error}
-    for error in UNAVAILABLE:
+    for error in REDIS_UNAVAILABLE:
         handlers[error] = unavailable
     metrics = Metrics("admin_api")
     routes = [

@@ -21,7 +21,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from shared.errors import ApiError, ValidationFailed
+from admin_api.errors import IdempotencyInProgress, IdempotencyMismatch, ValidationFailed
 from shared.keys import Keys
 from shared.scripts import ScriptRunner
 
@@ -31,16 +31,6 @@ KEEP_SECONDS = 24 * 3600
 LEASE_MS = 15 * 60 * 1000  # longer than any one request may take, uploads included
 HEADER_ERROR = "Idempotency-Key: must be 1 to 255 printable ASCII characters"
 _PRINTABLE = re.compile(r"[\x20-\x7e]{1,255}")
-
-
-class IdempotencyMismatch(ApiError):
-    status = 422
-    default_message = "Idempotency-Key was used with a different request"
-
-
-class IdempotencyInProgress(ApiError):
-    status = 409
-    default_message = "A request with this Idempotency-Key is in progress"
 
 
 @dataclass(frozen=True, slots=True)

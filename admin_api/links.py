@@ -12,20 +12,26 @@ from typing import Any, Protocol
 
 from redis.exceptions import NoScriptError
 
+from admin_api.errors import (
+    Conflict,
+    NotFound,
+    RevokedLinkUnchangeable,
+    ValidationFailed,
+)
 from admin_api.validation import LinkChange, NewLink
-from shared.errors import ApiError, Conflict, NotFound, ValidationFailed
 from shared.keys import Keys, is_valid_code
 from shared.metrics import Metrics
 from shared.models import FILE_KIND, Field, Link, link_from_hash, now_ms, split_tags
 from shared.passwords import Passwords
 from shared.scripts import ScriptRunner, UpdateStatus
 from shared.settings import Settings
-from shared.store import UNAVAILABLE
+from shared.store import REDIS_UNAVAILABLE
 
 CODE_ALPHABET = string.ascii_letters + string.digits
 GENERATED_CODE_LENGTH = 10
 _GENERATION_ATTEMPTS = 8
 _INDEX_BATCH = 100  # index entries read at a time while listing
+_INDEX_CODE = "c"  # the one field of a listing index entry: the link's code (not a link field)
 # An index entry is written just before its link: one this young without a link is not dropped.
 _INDEX_GRACE_MS = 60_000
 
@@ -38,16 +44,6 @@ class FileTracker(Protocol):
     async def untrack(self, stored_name: str, code: str) -> None: ...
 
     async def discard(self, stored_name: str, code: str) -> None: ...
-
-
-class RevokedLinkUnchangeable(ApiError):
-    status = 409
-    default_message = "A revoked link cannot be changed"
-
-
-class NothingToChange(ApiError):
-    status = 400
-    default_message = "Nothing to change"
 
 
 def pairs_of(reply: list[Any]) -> dict[bytes, bytes]:
@@ -112,7 +108,7 @@ class Links:
         keys_expire_ms = self._keys_expire_ms(new)
         for _ in range(_GENERATION_ATTEMPTS):
             code = new.custom_code or generate_code()
-            entry_id: bytes = await self.redis.xadd(self.keys.index, {"c": code})
+            entry_id: bytes = await self.redis.xadd(self.keys.index, {_INDEX_CODE: code})
             # Tag sets before the link too: a teardown by tag never misses a link.
             await self._add_to_tags(code, new.tags, _entry_ms(entry_id))
             if stored_file is not None and tracker is not None:
@@ -151,9 +147,9 @@ class Links:
             codes = {i: news[i].custom_code or generate_code() for i in pending}
             try:
                 entries = await self._pipelined(
-                    ("xadd", self.keys.index, {"c": codes[i]}) for i in pending
+                    ("xadd", self.keys.index, {_INDEX_CODE: codes[i]}) for i in pending
                 )
-            except UNAVAILABLE as exc:
+            except REDIS_UNAVAILABLE as exc:
                 for i in pending:
                     outcomes[i] = exc
                 break
@@ -172,7 +168,7 @@ class Links:
                         ("zadd", self.keys.tag(tag), {codes[i]: _entry_ms(entry)})
                         for i, tag, entry in tagging
                     )
-                except UNAVAILABLE as exc:
+                except REDIS_UNAVAILABLE as exc:
                     for i, _ in sent:
                         outcomes[i] = exc
                     break
@@ -192,7 +188,7 @@ class Links:
                 replies = await self._pipelined(
                     ("evalsha", sha, 1, key, *args) for key, args in calls
                 )
-            except UNAVAILABLE as exc:
+            except REDIS_UNAVAILABLE as exc:
                 for i, _ in sent:
                     outcomes[i] = exc
                 break
@@ -202,7 +198,7 @@ class Links:
                 if isinstance(reply, NoScriptError):  # the script did not run: safe to resend
                     try:
                         reply = await self.scripts.run("create_link", [key], args)
-                    except UNAVAILABLE as exc:
+                    except REDIS_UNAVAILABLE as exc:
                         reply = exc
                 if isinstance(reply, BaseException):
                     outcomes[i] = reply
@@ -217,7 +213,7 @@ class Links:
             if unused:
                 # Best effort: an entry left behind names a link of another second, and
                 # listing drops it when it passes.
-                with contextlib.suppress(*UNAVAILABLE):
+                with contextlib.suppress(*REDIS_UNAVAILABLE):
                     await self.redis.xdel(self.keys.index, *unused)
             pending = retry
         for i in pending:
@@ -404,7 +400,7 @@ class Links:
         while True:
             count = max(limit + 1 - len(items), _INDEX_BATCH)
             entries = await self.redis.xrevrange(self.keys.index, max=upper, min="-", count=count)
-            codes = [entry[1][b"c"].decode() for entry in entries]
+            codes = [entry[1][_INDEX_CODE.encode()].decode() for entry in entries]
             pipe = self.redis.pipeline(transaction=False)
             for code in codes:
                 pipe.hgetall(self.keys.link(code))
@@ -433,6 +429,9 @@ class Links:
             await self.redis.xdel(self.keys.index, *entry_ids)
 
 
+_CREATED = Field.CREATED.encode()
+
+
 def _entry_ms(entry_id: bytes) -> int:
     return int(entry_id.split(b"-")[0])
 
@@ -443,4 +442,4 @@ def _entry_of(entry_id: bytes, fields: Mapping[bytes, bytes]) -> bool:
     The link's creation second is its entry's: an earlier link of the same code was created
     at least a second earlier (its keys outlive its creation by the retention, at least 1 s).
     """
-    return _entry_ms(entry_id) // 1000 == int(fields.get(b"c", b"-1"))
+    return _entry_ms(entry_id) // 1000 == int(fields.get(_CREATED, b"-1"))
