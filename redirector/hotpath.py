@@ -14,6 +14,7 @@ from time import perf_counter
 from starlette.responses import Response
 from starlette.types import Message, Scope, Send
 
+from redirector.prefetch import PURPOSE_HEADERS
 from redirector.previews import is_preview_bot
 from redirector.resolver import RESOLVED, ResolveCall, is_file_reply
 from shared.keys import CODE_PATTERN
@@ -81,7 +82,8 @@ class HotPath:
             if name == b"user-agent":
                 if is_preview_bot(value.decode("latin-1")):
                     return False  # previews count nothing and answer pages of their own
-                break
+            elif name in PURPOSE_HEADERS and mode is ResolveMode.COUNT:
+                return False  # a prefetch, perhaps: the app declines it, counting nothing
         scope[STARTED] = started  # the app's RequestTimer counts the time spent here too
         try:
             reply = await self.resolve(code, mode)
