@@ -350,7 +350,15 @@ def test_openapi_documents_the_multipart_upload(client: TestClient) -> None:
     assert "multipart/form-data" in post["requestBody"]["content"]
     assert set(post["responses"]) >= {"201", "400", "401", "409", "413"}
     assert schema["required"] == ["file"]
-    assert set(schema["properties"]) == {"file", "expiresAt", "maxViews", "password", "customCode"}
+    assert set(schema["properties"]) == {
+        "file",
+        "expiresAt",
+        "maxViews",
+        "password",
+        "customCode",
+        "tags",
+        "clickToOpen",
+    }
 
 
 def test_a_file_whose_link_create_reply_was_lost_stays_with_its_link(
