@@ -10,10 +10,11 @@ KEYS[2]  optional: the link's stats hash ({prefix}:stats:{code}); recording is o
 KEYS[3]  the link's previews hash ({prefix}:stats:{code}:previews); needed with KEYS[2]
 KEYS[4]  optional: today's service totals hash ({prefix}:totals:{YYYY-MM-DD}). A single server
          only: on Redis Cluster it sits in another slot, and the caller counts the totals itself
-ARGV[1]  mode: 0 = count one view, unless the link needs a password
+ARGV[1]  mode: 0 = count one view, unless the link needs a password or a click
                1 = peek: check only, count nothing (HEAD, the password form)
                2 = count one view; the caller has verified the password
                3 = preview: check only, like peek, and record one link-preview fetch
+               4 = count one view; the person clicked "Open link" (a password still rules)
 ARGV[2]  retention, seconds: how long a link that just ran out of views still answers 410
 ARGV[3]  now, ms since the epoch; optional ('' or absent), only tests pass it (the server's
          clock otherwise)
@@ -22,9 +23,11 @@ ARGV[4]  the view's referrer host: '' when no Referer was sent, '*' for one with
 ARGV[5]  the view's device class: 'd' desktop, 'm' mobile, 't' tablet, 'o' other
 
 Returns {status, target, kind, file name, file size, content type, password hash}
-  status: 0 ok, 1 not found, 2 expired, 3 exhausted, 4 revoked, 5 password required
-  Only status 0, and status 5 in peek and preview modes, carry the other fields; the password
-  hash is returned in those modes only. Absent fields are nil.
+  status: 0 ok, 1 not found, 2 expired, 3 exhausted, 4 revoked, 5 password required,
+          6 click required (a clickToOpen link, field 'o', asked in mode 0)
+  Only status 0, and status 5 or 6 in peek and preview modes, carry the other fields; the
+  password hash is returned in those modes only. Absent fields are nil. With a password, the
+  password form is the click: such a link answers 5, never 6.
 
 Stats hash fields (created by the first view, never at creation: a link never followed costs
 nothing more): '<day>' views that UTC day (days since 1970-01-01, the last 90 kept), 'r<host>'
@@ -47,7 +50,7 @@ local function total(field)
   end
 end
 
-local f = redis.call('HMGET', link, 't', 'e', 'm', 'v', 'p', 'r', 'k', 'fn', 'fs', 'ct')
+local f = redis.call('HMGET', link, 't', 'e', 'm', 'v', 'p', 'r', 'k', 'fn', 'fs', 'ct', 'o')
 local target, expires, max_views, views, password, revoked = f[1], f[2], f[3], f[4], f[5], f[6]
 
 if not target then total('n') return {1} end
@@ -98,9 +101,12 @@ if peeking or mode == '3' then
     total('p')
   end
   if password then return {5, target, f[7], f[8], f[9], f[10], password} end
+  if f[11] then return {6, target, f[7], f[8], f[9], f[10]} end
   return {0, target, f[7], f[8], f[9], f[10]}
 end
 if password and mode ~= '2' then return {5} end
+-- A GET never spends the view of a click-to-open link: scanners and prefetchers only GET.
+if f[11] and mode == '0' then return {6} end
 
 views = redis.call('HINCRBY', link, 'v', 1)
 redis.call('HSET', link, 'l', string.format('%.0f', now))

@@ -26,6 +26,8 @@ class Field:
     FILE_SIZE = "fs"
     CONTENT_TYPE = "ct"
     FILE_SHA256 = "fh"
+    CLICK_TO_OPEN = "o"  # "1" when a person must click "Open link" first; absent otherwise
+    TAGS = "g"  # the link's tags, comma-separated; absent when none
 
 
 FILE_KIND = "f"

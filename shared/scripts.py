@@ -30,6 +30,7 @@ class ResolveStatus(enum.IntEnum):
     EXHAUSTED = 3
     REVOKED = 4
     PASSWORD_REQUIRED = 5
+    CLICK_REQUIRED = 6
 
 
 class ResolveMode(enum.IntEnum):
@@ -39,6 +40,7 @@ class ResolveMode(enum.IntEnum):
     PEEK = 1  # check only, count nothing (HEAD, previews, the password form)
     COUNT_VERIFIED = 2  # the caller verified the password: count
     PREVIEW = 3  # check only, like PEEK, and record one link-preview fetch
+    COUNT_CLICKED = 4  # the person clicked "Open link": count, unless a password is needed
 
 
 class AttemptStatus(enum.IntEnum):

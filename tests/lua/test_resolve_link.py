@@ -228,3 +228,55 @@ def test_without_now_the_server_clock_decides_expiry(
     assert expired == [ResolveStatus.EXPIRED]
     assert active[0] == ResolveStatus.OK
     assert abs(int(redis_sync.hget(future, "l") or 0) - wall_ms) < 5000
+
+
+def test_click_to_open_link_counts_nothing_on_a_plain_get(
+    lua: Lua, key: str, redis_sync: redis.Redis
+) -> None:
+    _store(redis_sync, key, o=1, m=1)
+
+    replies = [_resolve(lua, key, ResolveMode.COUNT) for _ in range(3)]
+
+    assert replies == [[ResolveStatus.CLICK_REQUIRED]] * 3
+    assert redis_sync.hget(key, "v") is None
+
+
+def test_click_to_open_peek_carries_the_link_fields(
+    lua: Lua, key: str, redis_sync: redis.Redis
+) -> None:
+    _store(redis_sync, key, o=1)
+
+    reply = _resolve(lua, key, ResolveMode.PEEK)
+
+    assert reply == [ResolveStatus.CLICK_REQUIRED, TARGET, None, None, None, None]
+    assert redis_sync.hget(key, "v") is None
+
+
+def test_the_click_counts_one_view_and_spends_the_limit(
+    lua: Lua, key: str, redis_sync: redis.Redis
+) -> None:
+    _store(redis_sync, key, o=1, m=1)
+
+    first = _resolve(lua, key, ResolveMode.COUNT_CLICKED)
+    second = _resolve(lua, key, ResolveMode.COUNT_CLICKED)
+
+    assert first == [ResolveStatus.OK, TARGET, None, None, None, None]
+    assert second == [ResolveStatus.EXHAUSTED]
+    assert redis_sync.hget(key, "v") == b"1"
+
+
+def test_with_a_password_too_the_password_form_is_the_click(
+    lua: Lua, key: str, redis_sync: redis.Redis
+) -> None:
+    _store(redis_sync, key, o=1, p="hash")
+
+    plain = _resolve(lua, key, ResolveMode.COUNT)
+    clicked = _resolve(lua, key, ResolveMode.COUNT_CLICKED)
+    peek = _resolve(lua, key, ResolveMode.PEEK)
+    verified = _resolve(lua, key, ResolveMode.COUNT_VERIFIED)
+
+    assert plain == [ResolveStatus.PASSWORD_REQUIRED]
+    assert clicked == [ResolveStatus.PASSWORD_REQUIRED]
+    assert peek[0] == ResolveStatus.PASSWORD_REQUIRED
+    assert verified[0] == ResolveStatus.OK
+    assert redis_sync.hget(key, "v") == b"1"
