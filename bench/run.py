@@ -13,6 +13,7 @@ import os
 import platform
 import re
 import secrets
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -41,6 +42,15 @@ from shared.redis_server import RedisServer, free_port
 PREFIX = "sl"  # the default: key names count toward memory per link
 TARGET = "https://example.com/bench/target/0123456789"  # 40 characters
 PASSWORD = "correct horse battery staple"
+# What a phone following a link from a news page sends: recording reads both headers.
+VISITOR_HEADERS = {
+    "BENCH_USER_AGENT": (
+        "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 "
+        "(KHTML, like Gecko) Version/17.4 Mobile/15E148 Safari/604.1"
+    ),
+    "BENCH_REFERER": "https://news.example/2026/12/01/an-article?utm_source=feed",
+}
+STATS_ROUNDS = 5  # alternating on/off pairs; the median of their ratios is reported
 OK_METRIC = re.compile(r'securelink_resolutions_total\{service="redirector",outcome="ok"\} (\d+)')
 
 
@@ -206,6 +216,43 @@ class Bench:
         passes = sum(self.views(code) for code in codes)
         return profile.exact_links * profile.exact_views, passes, report["statuses"]
 
+    def stats_cost(self) -> tuple[float, list[float], WrkResult, WrkResult]:
+        """Recording on against off (SECURELINK_STATS=0), same machine, same run.
+
+        Two redirectors, each following its own link with a phone's User-Agent and a Referer,
+        measured in alternating rounds (the order flips every round): the median of the
+        per-round ratios is the figure, so a burst of other work on the machine moves one
+        round's ratio, not the result. Returns (median, ratios, best on, best off).
+        """
+        profile = self.profile
+        services, codes = {}, {}
+        for flag in ("1", "0"):
+            port = free_port()
+            env = self.env(SECURELINK_REDIRECTOR_PORT=str(port), SECURELINK_STATS=flag)
+            argv = [sys.executable, "-m", "redirector"]
+            services[flag] = Service(f"redirector-stats-{flag}", argv, port, self.work, env)
+            codes[flag] = self.create()
+        runs: dict[str, list[WrkResult]] = {"1": [], "0": []}
+        ratios = []
+        try:
+            for flag, service in services.items():
+                service.start()
+                wrk(f"{service.url}/{codes[flag]}", VISITOR_HEADERS,
+                    connections=profile.connections, seconds=profile.warmup)  # fmt: skip
+            for round_number in range(STATS_ROUNDS):
+                for flag in ("1", "0") if round_number % 2 == 0 else ("0", "1"):
+                    url = f"{services[flag].url}/{codes[flag]}"
+                    runs[flag].append(wrk(url, VISITOR_HEADERS,
+                                          connections=profile.connections,
+                                          seconds=profile.seconds))  # fmt: skip
+                    time.sleep(0.3)
+                ratios.append(runs["1"][-1].rate / runs["0"][-1].rate)
+        finally:
+            for service in services.values():
+                service.stop()
+        best = {flag: max(results, key=lambda result: result.rate) for flag, results in runs.items()}
+        return statistics.median(ratios), ratios, best["1"], best["0"]
+
     # --- the extras --------------------------------------------------------------------------
     def creation_rate(self, with_password: bool) -> WrkResult:
         assert self.admin is not None
@@ -311,6 +358,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="./scripts/bench", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="short runs: under a minute")
     parser.add_argument("--table-only", action="store_true", help="skip the extra measurements")
+    parser.add_argument(
+        "--stats-only", action="store_true", help="only the cost of recording stats"
+    )
     args = parser.parse_args(argv)
     profile = QUICK if args.quick else FULL
     print(f"# securelink benchmark ({'quick' if args.quick else 'full'})", flush=True)
@@ -330,9 +380,23 @@ def main(argv: list[str] | None = None) -> int:
             admin_env = bench.env(SECURELINK_ADMIN_PORT=str(admin_port))
             with securelink("admin_api", admin_port, Path(tmp), admin_env) as admin:
                 bench.admin = admin
-                report(bench, args.table_only)
+                if args.stats_only:
+                    report_stats_cost(bench)
+                else:
+                    report(bench, args.table_only)
     print(f"\n(took {time.monotonic() - started:.0f} s)")
     return 0
+
+
+def report_stats_cost(bench: Bench) -> None:
+    median, ratios, on, off = bench.stats_cost()
+    rounds = ", ".join(f"{ratio:.3f}" for ratio in ratios)
+    print(
+        f"\nStats recording: on/off throughput {median:.3f} (median of {len(ratios)} "
+        f"alternating rounds: {rounds}); best on {on.rate:,.0f} req/s (p99 {on.p99_ms:.2f} ms), "
+        f"best off {off.rate:,.0f} req/s (p99 {off.p99_ms:.2f} ms)",
+        flush=True,
+    )
 
 
 def report(bench: Bench, table_only: bool) -> None:
@@ -352,6 +416,7 @@ def report(bench: Bench, table_only: bool) -> None:
     )
     if table_only:
         return
+    report_stats_cost(bench)
 
     port = free_port()
     env = bench.env(SECURELINK_REDIRECTOR_PORT=str(port))

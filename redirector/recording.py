@@ -37,7 +37,7 @@ _DAY_SECONDS = 86_400
 
 # The totals field a script outcome counts in; PEEK (HEAD, the password form) counts nothing.
 _GONE = {ResolveStatus.EXPIRED, ResolveStatus.EXHAUSTED, ResolveStatus.REVOKED}
-_SEEN = {ResolveStatus.OK, ResolveStatus.PASSWORD_REQUIRED}
+_SEEN = {ResolveStatus.OK, ResolveStatus.PASSWORD_REQUIRED, ResolveStatus.CLICK_REQUIRED}
 
 
 def visitor_of(headers: Iterable[tuple[bytes, bytes]]) -> Visitor:
