@@ -250,8 +250,8 @@ class Bench:
         finally:
             for service in services.values():
                 service.stop()
-        best = {flag: max(results, key=lambda result: result.rate) for flag, results in runs.items()}
-        return statistics.median(ratios), ratios, best["1"], best["0"]
+        on, off = (max(runs[flag], key=lambda result: result.rate) for flag in ("1", "0"))
+        return statistics.median(ratios), ratios, on, off
 
     # --- the extras --------------------------------------------------------------------------
     def creation_rate(self, with_password: bool) -> WrkResult:

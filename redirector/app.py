@@ -21,6 +21,15 @@ from redirector.downloads import Downloads
 from redirector.hotpath import RESOLVED, HotPath
 from redirector.negotiation import prefers_json
 from redirector.pipeline import ScriptPipeline
+from redirector.recording import (
+    DayKeys,
+    Recording,
+    ServiceTotals,
+    Visitor,
+    counts_view,
+    totals_field,
+    visitor_of,
+)
 from shared import health
 from shared.errors import CatchAll, error_body, json_response
 from shared.files import files_dir
@@ -57,32 +66,57 @@ class Resolver:
     single server; through redis-py's cluster client, one call at a time, on Redis Cluster.
     """
 
-    def __init__(self, scripts: ScriptRunner | ScriptPipeline, keys: Keys, settings: Settings):
+    def __init__(
+        self,
+        scripts: ScriptRunner | ScriptPipeline,
+        recording: Recording,
+        settings: Settings,
+        totals: ServiceTotals | None = None,
+    ):
         self.scripts = scripts
-        self.keys = keys
+        self.recording = recording
         self.retention = str(settings.retention_seconds)
         self.deadline = settings.redis_timeout_ms / 1000 * 2
         self.pipelined = isinstance(scripts, ScriptPipeline)
+        # Given only when the script cannot count the day's totals itself (Redis Cluster).
+        self.totals = totals
 
-    def call(self, code: str, mode: ResolveMode) -> Awaitable[Any]:
-        """The script's raw reply; the pipeline bounds its own wait, the cluster client does not."""
-        keys, args = [self.keys.link(code)], [int(mode), self.retention]
+    def call(self, code: str, mode: ResolveMode, visitor: Visitor | None = None) -> Awaitable[Any]:
+        """The script's raw reply; the pipeline bounds its own wait, the cluster client does not.
+
+        A counting call records `visitor` (referrer host, device class) with the view.
+        """
+        keys, args = self.recording.call_keys(code), [int(mode), self.retention]
+        if visitor is not None:
+            args += ["", *visitor]
         if self.pipelined:
             return self.scripts.run("resolve_link", keys, args)
-        return self._bounded(keys, args)
+        return self._bounded(keys, args, mode)
 
-    async def _bounded(self, keys: list[str], args: list[Any]) -> Any:
+    async def _bounded(self, keys: list[str], args: list[Any], mode: ResolveMode) -> Any:
         async with asyncio.timeout(self.deadline):
-            return await self.scripts.run("resolve_link", keys, args)
+            reply = await self.scripts.run("resolve_link", keys, args)
+        if self.totals is not None:
+            field = totals_field(mode, ResolveStatus(reply[0]))
+            if field is not None:
+                self.totals.add(field)
+        return reply
 
-    async def resolve(self, code: str, mode: ResolveMode) -> Resolution:
-        return self.parse(await self.call(code, mode))
+    async def resolve(
+        self, code: str, mode: ResolveMode, visitor: Visitor | None = None
+    ) -> Resolution:
+        return self.parse(await self.call(code, mode, visitor))
+
+    async def resolve_for(self, request: Request, code: str, mode: ResolveMode) -> Resolution:
+        """A call for this request: a counting one records the request's visitor."""
+        visitor = visitor_of(request.scope["headers"]) if counts_view(mode) else None
+        return await self.resolve(code, mode, visitor)
 
     async def resolve_once(self, request: Request, code: str, mode: ResolveMode) -> Resolution:
         """What the hot path's call gave when it made one (never resolve twice), else a call."""
         ready = request.scope.pop(RESOLVED, None)
         if ready is None:
-            return await self.resolve(code, mode)
+            return await self.resolve_for(request, code, mode)
         if isinstance(ready, BaseException):
             raise ready
         return self.parse(ready)
@@ -194,6 +228,8 @@ async def follow(request: Request) -> Response:
     responder: Responder = state.responder
     code = request.path_params["code"]
     if not is_valid_code(code):
+        if request.method == "GET" and state.totals is not None:
+            state.totals.add("n")  # no script call to count it in: see redirector/recording.py
         return responder.not_found(request)
     if previews.request_is_preview(request):
         return await previews.preview_response(request, code)
@@ -248,6 +284,13 @@ def create_app(settings: Settings) -> Starlette:
         if not settings.redis_cluster:  # the cluster client routes each call by key: no batching
             timeout = settings.redis_timeout_ms / 1000
             resolving = ScriptPipeline(settings.require_redis_url(), scripts, timeout=timeout)
+        days = DayKeys(keys)
+        recording = Recording(
+            keys, days, enabled=settings.record_stats, totals_in_script=not settings.redis_cluster
+        )
+        totals = None
+        if settings.record_stats:
+            totals = ServiceTotals(redis, days, timeout=settings.redis_timeout_ms / 1000)
         metrics = Metrics("redirector")
         metrics.declare("securelink_resolutions_total", "outcome", "Script outcomes by status")
         app.state.settings = settings
@@ -255,14 +298,20 @@ def create_app(settings: Settings) -> Starlette:
         app.state.keys = keys
         app.state.scripts = runner
         app.state.metrics = metrics
-        app.state.resolver = Resolver(resolving, keys, settings)
+        app.state.totals = totals
+        cluster_totals = totals if settings.redis_cluster else None
+        app.state.resolver = Resolver(resolving, recording, settings, cluster_totals)
         app.state.responder = Responder(settings)
-        app.hot_path = HotPath(app.state.resolver.call, metrics, app.state.responder, always)
+        app.hot_path = HotPath(
+            app.state.resolver.call, metrics, app.state.responder, always, settings.record_stats
+        )
         app.state.passwords = Passwords(settings.argon2_profile, settings.hash_threads)
         try:
             yield
         finally:
             app.hot_path = None
+            if totals is not None:
+                await totals.drain()
             app.state.passwords.close()
             if isinstance(resolving, ScriptPipeline):
                 await resolving.aclose()

@@ -15,6 +15,7 @@ from starlette.responses import Response
 from starlette.types import Message, Scope, Send
 
 from redirector.previews import is_preview_bot
+from redirector.visitors import device_class, referrer_host
 from shared.keys import CODE_PATTERN
 from shared.metrics import Metrics
 from shared.scripts import ResolveMode, ResolveStatus
@@ -30,7 +31,7 @@ _EMPTY_BODY: Message = {"type": "http.response.body", "body": b""}
 _OK = int(ResolveStatus.OK)
 _FILE_KIND = b"f"
 
-ResolveCall = Callable[[str, ResolveMode], Awaitable[Any]]
+ResolveCall = Callable[[str, ResolveMode, "tuple[str, str] | None"], Awaitable[Any]]
 
 
 def template(
@@ -59,8 +60,10 @@ class HotPath:
         metrics: Metrics,
         responder: Responder,
         always: Mapping[str, str],
+        record: bool = True,
     ) -> None:
         self.resolve = resolve
+        self.record = record
         self.metrics = metrics
         redirect = responder.redirect(_PLACEHOLDER)
         self.status = redirect.status_code
@@ -78,13 +81,19 @@ class HotPath:
         code = scope["path"][1:]
         if scope.get("root_path") or self.valid(code) is None:
             return False  # Starlette answers: its 404, or a route of its own
+        user_agent = referer = ""
         for name, value in scope["headers"]:
             if name == b"user-agent":
-                if is_preview_bot(value.decode("latin-1")):
-                    return False  # previews count nothing and answer pages of their own
-                break
+                user_agent = value.decode("latin-1")
+            elif name == b"referer":
+                referer = value.decode("latin-1")
+        if user_agent and is_preview_bot(user_agent):
+            return False  # previews count no view and answer pages of their own
+        visitor = None
+        if self.record and mode is ResolveMode.COUNT:
+            visitor = (referrer_host(referer), device_class(user_agent))
         try:
-            reply = await self.resolve(code, mode)
+            reply = await self.resolve(code, mode, visitor)
         except Exception as exc:
             scope[RESOLVED] = exc  # the app answers it: a 503, or the 500 with a reference id
             return False

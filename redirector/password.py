@@ -118,7 +118,7 @@ async def submit(request: Request) -> Response:
         peek = await state.resolver.resolve(code, ResolveMode.PEEK)
         if peek.status is ResolveStatus.OK:
             # No password on this link: a POST follows it like a GET would.
-            resolution = await state.resolver.resolve(code, ResolveMode.COUNT)
+            resolution = await state.resolver.resolve_for(request, code, ResolveMode.COUNT)
             state.metrics.inc("securelink_resolutions_total", resolution.status.name.lower())
             return responder.outcome(request, resolution, redirect_status=303)
         if peek.status is not ResolveStatus.PASSWORD_REQUIRED:
@@ -166,7 +166,7 @@ async def _check(request: Request, code: str, stored: str, password: str) -> Res
     if new_hash is not None:
         await state.scripts.run("rehash_password", [keys.link(code)], [stored, new_hash])
     # Verified: this counting call re-checks expiry, revocation and remaining views.
-    resolution = await state.resolver.resolve(code, ResolveMode.COUNT_VERIFIED)
+    resolution = await state.resolver.resolve_for(request, code, ResolveMode.COUNT_VERIFIED)
     state.metrics.inc("securelink_resolutions_total", resolution.status.name.lower())
     return responder.outcome(request, resolution, redirect_status=303)
 

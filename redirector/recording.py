@@ -51,6 +51,14 @@ def visitor_of(headers: Iterable[tuple[bytes, bytes]]) -> Visitor:
     return referrer_host(referer.decode("latin-1")), device_class(user_agent.decode("latin-1"))
 
 
+_COUNTING = {ResolveMode.COUNT, ResolveMode.COUNT_VERIFIED, ResolveMode.COUNT_CLICKED}
+
+
+def counts_view(mode: ResolveMode) -> bool:
+    """A call in this mode may count a view, so it carries the visitor."""
+    return mode in _COUNTING
+
+
 def totals_field(mode: ResolveMode, status: ResolveStatus) -> str | None:
     """What resolve_link counts in the day's totals for this outcome (as the script does)."""
     if mode is ResolveMode.PEEK:
