@@ -2,34 +2,71 @@
 
 from __future__ import annotations
 
-import logging
+import os
+import shutil
 import sys
+import tempfile
+from pathlib import Path
 
+from shared.logs import log_config
 from shared.settings import Settings, SettingsError
+
+# prometheus-client's own variable; read when a worker first imports it, so this module never
+# imports it: with one worker, uvicorn runs the app in this very process.
+MULTIPROC_DIR = "PROMETHEUS_MULTIPROC_DIR"
+
+
+def metrics_dir(service: str) -> Path:
+    """An empty directory for the workers' metric files, before any worker starts.
+
+    A directory left by an earlier run would add that run's counts to this one's: an operator's
+    PROMETHEUS_MULTIPROC_DIR is emptied, else a fresh one is made for this service.
+    """
+    chosen = os.environ.get(MULTIPROC_DIR)
+    if chosen:
+        path = Path(chosen)
+        shutil.rmtree(path, ignore_errors=True)
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+    return Path(tempfile.mkdtemp(prefix=f"securelink-{service}-metrics-"))
 
 
 def serve(app_factory: str, port_of: str) -> None:
-    """Fail fast with the variable's name, then run `workers` uvicorn processes."""
-    import uvicorn
-
+    """Fail fast with the variable's name, then run `workers` processes of the chosen server."""
     try:
         settings = Settings.from_env()
         settings.require_redis_url()
     except SettingsError as exc:
         print(f"securelink: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
-    logging.basicConfig(
-        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
-    )
+    service = app_factory.split(".", 1)[0]
+    own_dir = not os.environ.get(MULTIPROC_DIR)
+    directory = metrics_dir(service)
+    # Set before any worker imports prometheus_client: the workers inherit the environment.
+    os.environ[MULTIPROC_DIR] = str(directory)
+    try:
+        if settings.server == "granian":
+            _granian(app_factory, settings, getattr(settings, port_of))
+        else:
+            _uvicorn(app_factory, settings, getattr(settings, port_of))
+    finally:
+        if own_dir:
+            shutil.rmtree(directory, ignore_errors=True)
+
+
+def _uvicorn(app_factory: str, settings: Settings, port: int) -> None:
+    import uvicorn
+
     uvicorn.run(
         app_factory,
         factory=True,
         host=settings.host,
-        port=getattr(settings, port_of),
+        port=port,
         workers=settings.workers,
         http="shared.http_limits:BoundedHttpToolsProtocol",  # 431 past 64 KiB of headers
+        log_config=log_config(settings.log_format, settings.log_level),
         log_level=settings.log_level,
-        access_log=False,
+        access_log=settings.access_log,
         server_header=False,
         backlog=4096,
         timeout_graceful_shutdown=5,
@@ -37,3 +74,31 @@ def serve(app_factory: str, port_of: str) -> None:
         # client never reuses a connection the server is closing at that very moment.
         timeout_keep_alive=65,
     )
+
+
+def _granian(app_factory: str, settings: Settings, port: int) -> None:
+    """granian (a Rust HTTP server) running the same ASGI app on uvloop: see README."""
+    from granian import Granian
+    from granian.constants import HTTPModes, Interfaces, Loops
+    from granian.http import HTTP1Settings
+
+    from shared.http_limits import MAX_HEAD_BYTES
+
+    Granian(
+        app_factory,
+        address=settings.host,
+        port=port,
+        interface=Interfaces.ASGI,
+        workers=settings.workers,
+        loop=Loops.uvloop,
+        factory=True,
+        http=HTTPModes.http1,
+        websockets=False,
+        backlog=4096,
+        # hyper answers 431 when a request's head does not fit in its read buffer.
+        http1_settings=HTTP1Settings(max_buffer_size=MAX_HEAD_BYTES),
+        log_dictconfig=log_config(settings.log_format, settings.log_level),
+        log_level=settings.log_level,  # type: ignore[arg-type]
+        log_access=settings.access_log,
+        workers_kill_timeout=5,
+    ).serve()

@@ -20,7 +20,7 @@ def test_metrics_count_created_links(admin_client: TestClient) -> None:
 
     text = admin_client.get("/-/metrics").text
 
-    assert 'securelink_links_created_total{service="admin_api",kind="url"} 2\n' in text
+    assert 'securelink_links_created_total{kind="url",service="admin_api"} 2.0\n' in text
 
 
 def test_openapi_document_describes_the_link_routes(admin_client: TestClient) -> None:

@@ -279,8 +279,8 @@ def test_redirects_are_counted_in_metrics(
 
     text = redirector_client.get("/-/metrics").text
 
-    assert 'securelink_resolutions_total{service="redirector",outcome="ok"} 1' in text
-    assert 'securelink_resolutions_total{service="redirector",outcome="not_found"} 1' in text
+    assert 'securelink_resolutions_total{outcome="ok",service="redirector"} 1.0\n' in text
+    assert 'securelink_resolutions_total{outcome="not_found",service="redirector"} 1.0\n' in text
 
 
 def test_every_key_of_a_followed_link_carries_its_code(

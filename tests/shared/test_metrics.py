@@ -1,31 +1,115 @@
-"""Prometheus text: HELP and TYPE once per counter, one line per label value."""
+"""Prometheus text from prometheus-client: HELP and TYPE once per metric, one line per labels."""
 
 from __future__ import annotations
 
-from shared.metrics import Metrics
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from starlette.routing import Mount, Route
+
+from shared.metrics import UNMATCHED, Metrics, RequestTimer
+
+
+async def _nothing(*args: object) -> None:
+    return None
+
+
+def _text(metrics: Metrics) -> str:
+    return metrics.render().decode()
 
 
 def test_counters_render_in_prometheus_text_format() -> None:
     metrics = Metrics("redirector")
-    metrics.declare("securelink_resolutions_total", "outcome", "Script outcomes by status")
 
-    metrics.inc("securelink_resolutions_total", "ok")
-    metrics.inc("securelink_resolutions_total", "ok")
-    metrics.inc("securelink_resolutions_total", "not_found", by=3)
+    metrics.resolved("ok")
+    metrics.resolved("ok")
+    for _ in range(3):
+        metrics.resolved("not_found")
 
-    assert metrics.render() == (
-        "# HELP securelink_resolutions_total Script outcomes by status\n"
-        "# TYPE securelink_resolutions_total counter\n"
-        'securelink_resolutions_total{service="redirector",outcome="not_found"} 3\n'
-        'securelink_resolutions_total{service="redirector",outcome="ok"} 2\n'
-    )
+    text = _text(metrics)
+    assert text.count("# HELP securelink_resolutions_total ") == 1
+    assert "# TYPE securelink_resolutions_total counter\n" in text
+    assert 'securelink_resolutions_total{outcome="not_found",service="redirector"} 3.0\n' in text
+    assert 'securelink_resolutions_total{outcome="ok",service="redirector"} 2.0\n' in text
 
 
 def test_declared_counter_without_counts_still_has_its_help() -> None:
     metrics = Metrics("admin_api")
-    metrics.declare("securelink_links_created_total", "kind", "Links created")
 
-    assert metrics.render() == (
-        "# HELP securelink_links_created_total Links created\n"
-        "# TYPE securelink_links_created_total counter\n"
+    text = _text(metrics)
+
+    assert "# HELP securelink_links_created_total Links created by the admin API, by kind\n" in text
+    assert "# TYPE securelink_links_created_total counter\n" in text
+    assert "securelink_links_created_total{" not in text
+
+
+def test_two_apps_in_one_process_count_apart() -> None:
+    first, second = Metrics("redirector"), Metrics("redirector")
+
+    first.resolved("ok")
+
+    assert 'outcome="ok",service="redirector"} 1.0' in _text(first)
+    assert 'outcome="ok",' not in _text(second)
+
+
+def test_latency_is_labelled_by_route_template_never_the_raw_path() -> None:
+    api = [Route("/links/batch", _nothing), Route("/links/{code}", _nothing)]
+    routes = [Route("/-/healthz", _nothing), Mount("/api/v1", routes=api)]
+    timer = RequestTimer(_nothing, metrics=Metrics("admin_api"), routes=routes)
+
+    assert timer.template("/api/v1/links/Xk3p9QaZ2m") == "/api/v1/links/{code}"
+    assert timer.template("/api/v1/links/batch") == "/api/v1/links/batch"
+    assert timer.template("/-/healthz") == "/-/healthz"
+    assert timer.template("/nowhere/Xk3p9QaZ2m") == UNMATCHED
+
+
+def test_histograms_carry_route_and_status() -> None:
+    metrics = Metrics("redirector")
+
+    metrics.duration("/{code}", 302).observe(0.002)
+    metrics.batch_sizes().observe(7)
+
+    text = _text(metrics)
+    assert (
+        'securelink_request_duration_seconds_bucket{le="0.0025",route="/{code}",service="redirector",'
+        'status="302"} 1.0' in text
+    )
+    assert 'securelink_request_duration_seconds_count{route="/{code}",service="redirector",' in text
+    assert 'securelink_pipeline_batch_size_bucket{le="8.0",service="redirector"} 1.0' in text
+
+
+_SAME_AS_THE_LIBRARY = """
+from shared.metrics import Metrics, hot_increment, hot_observe
+hot, library = Metrics("redirector"), Metrics("admin_api")
+assert hot.multiprocess
+count, observe = hot_increment(hot.resolution("ok")), hot_observe(hot.duration("/{code}", 302))
+for amount in (0.0001, 0.0005, 0.002, 0.7, 10.0, 99.0):
+    count()
+    observe(amount)
+    library.resolution("ok").inc()
+    library.duration("/{code}", 302).observe(amount)
+text = hot.render().decode()
+lines = sorted(line for line in text.splitlines() if "service=" in line)
+print("\\n".join(lines))
+"""
+
+
+def test_the_hot_paths_direct_writes_add_up_as_the_librarys_own(tmp_path: Path) -> None:
+    env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(tmp_path)}
+
+    result = subprocess.run(
+        [sys.executable, "-c", _SAME_AS_THE_LIBRARY], env=env, capture_output=True, text=True
+    )
+
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    hot = [line for line in lines if 'service="redirector"' in line]
+    library = [line.replace("admin_api", "redirector") for line in lines if "admin_api" in line]
+    assert hot == library
+    assert 'securelink_resolutions_total{outcome="ok",service="redirector"} 6.0' in hot
+    assert (
+        'securelink_request_duration_seconds_bucket{le="0.0005",route="/{code}",'
+        'service="redirector",status="302"} 2.0' in hot
     )

@@ -31,6 +31,9 @@ EVERY_VARIABLE = {
     "SECURELINK_HASH_THREADS": "2",
     "SECURELINK_REFERRER_POLICY": "same-origin",
     "SECURELINK_LOG_LEVEL": "INFO",
+    "SECURELINK_LOG_FORMAT": "json",
+    "SECURELINK_ACCESS_LOG": "1",
+    "SECURELINK_SERVER": "granian",
 }
 
 
@@ -52,6 +55,9 @@ def test_unset_variables_take_the_contract_defaults() -> None:
     assert settings.redis_timeout_ms == 500
     assert settings.argon2_profile == "owasp"
     assert settings.log_level == "warning"
+    assert settings.log_format == "text"
+    assert settings.access_log is False
+    assert settings.server == "uvicorn"
 
 
 def test_every_variable_is_read() -> None:
@@ -75,6 +81,9 @@ def test_every_variable_is_read() -> None:
         hash_threads=2,
         referrer_policy="same-origin",
         log_level="info",
+        log_format="json",
+        access_log=True,
+        server="granian",
     )
 
 
@@ -126,6 +135,9 @@ def test_from_env_reads_the_process_environment(monkeypatch: pytest.MonkeyPatch)
             "loud",
             "must be one of critical, error, warning, info, debug",
         ),
+        ("SECURELINK_LOG_FORMAT", "xml", "must be text or json"),
+        ("SECURELINK_ACCESS_LOG", "yes", "must be 0 or 1"),
+        ("SECURELINK_SERVER", "gunicorn", "must be one of uvicorn, granian"),
     ],
 )
 def test_malformed_variable_fails_naming_it(variable: str, value: str, message: str) -> None:
