@@ -58,6 +58,10 @@ def serve(app_factory: str, port_of: str) -> None:
             log_level=settings.log_level,
             access_log=settings.access_log,
             server_header=False,
+            # uvicorn would trust X-Forwarded-For from 127.0.0.1 on its own; the only source
+            # of that trust is SECURELINK_TRUSTED_PROXIES (redirector/password.py).
+            proxy_headers=False,
+            forwarded_allow_ips="",
             backlog=4096,
             timeout_graceful_shutdown=5,
             # Longer than the idle timeouts of common clients and load balancers (60 s), so a

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -41,6 +42,8 @@ class Settings:
     log_level: str = "warning"
     log_format: str = "text"
     access_log: bool = False
+    # The only source of trust for X-Forwarded-For: peers in these networks are proxies.
+    trusted_proxies: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -69,6 +72,7 @@ class Settings:
             log_level=read("SECURELINK_LOG_LEVEL", _log_level, "warning"),
             log_format=read("SECURELINK_LOG_FORMAT", _log_format, cls.log_format),
             access_log=read("SECURELINK_ACCESS_LOG", _flag, cls.access_log),
+            trusted_proxies=read("SECURELINK_TRUSTED_PROXIES", _networks, ()),
         )
         return settings
 
@@ -180,3 +184,17 @@ def _log_format(raw: str) -> str:
     if raw not in ("text", "json"):
         raise ValueError("must be text or json")
     return raw
+
+
+def _networks(raw: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    """Comma-separated addresses or CIDR networks, e.g. `10.0.0.0/8, 127.0.0.1, ::1`."""
+    networks = []
+    for item in raw.split(","):
+        text = item.strip()
+        if not text:
+            continue
+        try:
+            networks.append(ipaddress.ip_network(text, strict=False))
+        except ValueError:
+            raise ValueError(f"{text!r} is not an IP address or CIDR network") from None
+    return tuple(networks)
