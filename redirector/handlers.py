@@ -10,7 +10,7 @@ from redirector import previews
 from redirector.services import services
 from shared.keys import is_valid_code
 from shared.scripts import ResolveMode
-from shared.store import UNAVAILABLE
+from shared.store import REDIS_UNAVAILABLE
 
 
 async def follow(request: Request) -> Response:
@@ -25,7 +25,7 @@ async def follow(request: Request) -> Response:
     mode = ResolveMode.PEEK if request.method == "HEAD" else ResolveMode.COUNT
     try:
         resolution = await found.resolver.resolve_once(request, code, mode)
-    except UNAVAILABLE as exc:
+    except REDIS_UNAVAILABLE as exc:
         found.metrics.redis_error(exc)
         found.metrics.resolved("unavailable")
         return responder.unavailable(request)

@@ -30,7 +30,7 @@ from shared import multipart
 from shared.bodies import decode_json_object
 from shared.keys import is_valid_code
 from shared.scripts import AttemptStatus, ResolveMode, ResolveStatus
-from shared.store import UNAVAILABLE
+from shared.store import REDIS_UNAVAILABLE
 
 CLIENT_FAILURE_LIMIT = 5
 FAILURE_WINDOW_SECONDS = 15 * 60
@@ -201,7 +201,7 @@ async def submit(request: Request) -> Response:
             return _ask_again(request, 401, Text.ENTER_PASSWORD, Text.PASSWORD_REQUIRED)
         assert peek.password_hash is not None  # a peek that asks for a password carries it
         return await _verify_and_count(request, code, peek.password_hash, password)
-    except UNAVAILABLE:
+    except REDIS_UNAVAILABLE:
         return responder.unavailable(request)
 
 

@@ -21,7 +21,7 @@ from redirector import pages
 from redirector.services import services
 from shared.models import Field
 from shared.scripts import ResolveMode, ResolveStatus
-from shared.store import UNAVAILABLE
+from shared.store import REDIS_UNAVAILABLE
 
 # Product tokens of preview fetchers and crawlers, compared as whole words. Not a bare "bot"
 # (real phones: "CUBOT"), nor in-app browsers ("Pinterest for Android", "Snapchat", "FBAN"):
@@ -103,7 +103,7 @@ async def preview_response(request: Request, code: str) -> Response:
             and not resolution.is_file
             and not await found.redis.hexists(found.keys.link(code), Field.MAX_VIEWS)
         )
-    except UNAVAILABLE:
+    except REDIS_UNAVAILABLE:
         return responder.unavailable(request)
     found.metrics.resolved("preview")
     if shows_target or resolution.status not in (ResolveStatus.OK, ResolveStatus.PASSWORD_REQUIRED):
