@@ -35,12 +35,17 @@ def serve(app_factory: str, port_of: str) -> None:
     """Fail fast with the variable's name, then run `workers` uvicorn processes."""
     import uvicorn
 
+    from shared.http_limits import raise_open_file_limit
+
     try:
         settings = Settings.from_env()
         settings.require_redis_url()
     except SettingsError as exc:
         print(f"securelink: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
+    # Every connection is a descriptor; the default soft limit (often 1024) is far below what
+    # the connection cap allows (shared/http_limits.py). The workers inherit the raised limit.
+    raise_open_file_limit()
     service = app_factory.split(".", 1)[0]
     own_dir = not os.environ.get(MULTIPROC_DIR)
     directory = metrics_dir(service)
@@ -53,7 +58,8 @@ def serve(app_factory: str, port_of: str) -> None:
             host=settings.host,
             port=getattr(settings, port_of),
             workers=settings.workers,
-            http="shared.http_limits:BoundedHttpToolsProtocol",  # 431 past 64 KiB of headers
+            # 431 past 64 KiB of headers, head deadline, body rate, connection cap
+            http="shared.http_limits:BoundedHttpToolsProtocol",
             log_config=log_config(settings.log_format, settings.log_level),
             log_level=settings.log_level,
             access_log=settings.access_log,

@@ -43,6 +43,11 @@ class Settings:
     log_format: str = "text"
     access_log: bool = False
     # The only source of trust for X-Forwarded-For: peers in these networks are proxies.
+    # Slow and greedy clients (shared/http_limits.py): per worker process.
+    head_timeout_seconds: int = 20
+    body_window_seconds: int = 20
+    body_min_bytes: int = 1024
+    max_connections: int = 4096
     trusted_proxies: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
 
     @classmethod
@@ -72,6 +77,10 @@ class Settings:
             log_level=read("SECURELINK_LOG_LEVEL", _log_level, "warning"),
             log_format=read("SECURELINK_LOG_FORMAT", _log_format, cls.log_format),
             access_log=read("SECURELINK_ACCESS_LOG", _flag, cls.access_log),
+            head_timeout_seconds=read("SECURELINK_HEAD_TIMEOUT_SECONDS", _bounded_int(1, 3600), 20),
+            body_window_seconds=read("SECURELINK_BODY_WINDOW_SECONDS", _bounded_int(1, 3600), 20),
+            body_min_bytes=read("SECURELINK_BODY_MIN_BYTES", _bounded_int(1, 2**30), 1024),
+            max_connections=read("SECURELINK_MAX_CONNECTIONS", _bounded_int(1, 10**7), 4096),
             trusted_proxies=read("SECURELINK_TRUSTED_PROXIES", _networks, ()),
         )
         return settings

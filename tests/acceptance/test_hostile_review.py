@@ -5,13 +5,16 @@ Sections (one class each) follow the issue's numbering; each test failed before 
 
 from __future__ import annotations
 
+import socket
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
 
-from tests.acceptance.stacks import Stack
+from tests.acceptance.stacks import Stack, StackLauncher
 
 PASSWORD = "Tr0ub4dor&3-hostile-review"
 TARGET = "https://target.example/reviewed"
@@ -130,6 +133,180 @@ class TestLinkGuard:
         assert 20 <= statuses.count(401) <= 20 + refilled
         assert answers[-1] == 303
         assert waited < 30
+
+
+# --- 3. Slow and greedy clients: head deadline, body rate, connection cap ------------------
+
+SERVICES = ["admin", "redirector"]
+SHORT_LIMITS = {
+    "SECURELINK_HEAD_TIMEOUT_SECONDS": 1,
+    "SECURELINK_BODY_WINDOW_SECONDS": 1,
+    "SECURELINK_BODY_MIN_BYTES": 1024,
+}
+GENEROUS = 30.0  # seconds: the limits above are 1 s; only "closed at all" is asserted
+
+
+def address(stack: Stack, service: str) -> tuple[str, int]:
+    url = urlsplit(stack.admin_url if service == "admin" else stack.redirector_url)
+    assert url.hostname and url.port
+    return url.hostname, url.port
+
+
+def read_until_closed(sock: socket.socket, deadline: float) -> tuple[bytes, bool]:
+    """Everything the server sends, and whether it closed before the deadline."""
+    answer = b""
+    while time.monotonic() < deadline:
+        sock.settimeout(max(0.1, deadline - time.monotonic()))
+        try:
+            chunk = sock.recv(65536)
+        except TimeoutError:
+            return answer, False
+        except ConnectionResetError:
+            return answer, True
+        if not chunk:
+            return answer, True
+        answer += chunk
+    return answer, False
+
+
+@pytest.fixture(scope="module")
+def short(redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """A stack whose head deadline and body window are 1 s."""
+    launcher = StackLauncher(redis_url, tmp_path_factory.mktemp("short"))
+    yield launcher(**SHORT_LIMITS)
+    launcher.stop_all()
+
+
+class TestSlowClients:
+    @pytest.mark.parametrize("service", SERVICES)
+    def test_half_a_head_then_silence_is_closed_by_the_deadline(
+        self, short: Stack, service: str
+    ) -> None:
+        with socket.create_connection(address(short, service), timeout=10) as sock:
+            sock.sendall(b"GET /-/healthz HTTP/1.1\r\nHost: x\r\nX-Half: ")
+            answer, closed = read_until_closed(sock, time.monotonic() + GENEROUS)
+
+        assert closed
+        assert answer.startswith(b"HTTP/1.1 408 Request Timeout\r\n")
+        assert b"\r\nx-content-type-options: nosniff\r\n" in answer
+        assert answer.endswith(b"\r\n\r\nRequest head took too long")
+
+    @pytest.mark.parametrize("service", SERVICES)
+    def test_a_silent_connection_is_closed_by_the_deadline(
+        self, short: Stack, service: str
+    ) -> None:
+        with socket.create_connection(address(short, service), timeout=10) as sock:
+            answer, closed = read_until_closed(sock, time.monotonic() + GENEROUS)
+
+        assert closed
+        assert answer.startswith(b"HTTP/1.1 408 ")
+
+    @pytest.mark.parametrize("service", SERVICES)
+    def test_a_body_of_one_byte_a_while_is_closed(self, short: Stack, service: str) -> None:
+        path = "/api/v1/links" if service == "admin" else "/abcdefgh"
+        head = (
+            f"POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            "Content-Length: 100000\r\n\r\n"
+        ).encode()
+        deadline = time.monotonic() + GENEROUS
+        closed = False
+        with socket.create_connection(address(short, service), timeout=10) as sock:
+            sock.sendall(head)
+            sock.settimeout(0.3)
+            while time.monotonic() < deadline and not closed:
+                try:
+                    sock.sendall(b" ")
+                    closed = sock.recv(65536) == b""
+                except TimeoutError:
+                    continue
+                except OSError:
+                    closed = True
+
+        assert closed
+
+    def test_a_body_that_keeps_coming_is_not_cut(self, short: Stack) -> None:
+        # About 60 KB in 2 KiB pieces over 1.5 s (several 1 s windows): above the minimum rate.
+        body = b'{"targetUrl": "https://example.com/steady"' + b" " * 58_000 + b"}"
+
+        def pieces() -> Iterator[bytes]:
+            for start in range(0, len(body), 2048):
+                time.sleep(0.05)
+                yield body[start : start + 2048]
+
+        with httpx.Client(base_url=short.admin_url, timeout=30) as client:
+            response = client.post(
+                "/api/v1/links",
+                content=pieces(),
+                headers={**short.auth_headers, "Content-Type": "application/json"},
+            )
+
+        assert response.status_code == 201
+
+    @pytest.mark.parametrize("service", SERVICES)
+    def test_past_the_connection_cap_a_new_connection_gets_503(
+        self, start_stack: Callable[..., Stack], service: str
+    ) -> None:
+        cap = 5
+        stack = start_stack(SECURELINK_MAX_CONNECTIONS=cap)
+        where = address(stack, service)
+        held = [socket.create_connection(where, timeout=10) for _ in range(cap)]
+        try:
+            for sock in held[:1]:  # the server has accepted them all once it answers this one
+                sock.sendall(b"GET /-/healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+                assert sock.recv(65536).startswith(b"HTTP/1.1 200 ")
+            with socket.create_connection(where, timeout=10) as extra:
+                answer, closed = read_until_closed(extra, time.monotonic() + GENEROUS)
+        finally:
+            for sock in held:
+                sock.close()
+
+        assert closed
+        assert answer.startswith(b"HTTP/1.1 503 Service Unavailable\r\n")
+        assert answer.endswith(b"\r\n\r\nToo many connections")
+        deadline = time.monotonic() + GENEROUS
+        while True:  # the closed ones are let go: a new client is served again
+            try:
+                healthy = httpx.get(f"http://{where[0]}:{where[1]}/-/healthz", timeout=10)
+                if healthy.status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert time.monotonic() < deadline
+            time.sleep(0.2)
+
+    def test_the_open_file_limit_is_raised_to_the_hard_limit(self, short: Stack) -> None:
+        import resource
+
+        _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        for service in short.services:
+            assert service.process is not None
+            limits = Path(f"/proc/{service.process.pid}/limits").read_text()
+            line = next(row for row in limits.splitlines() if row.startswith("Max open files"))
+            soft = line.split()[3]
+            assert soft == ("unlimited" if hard == resource.RLIM_INFINITY else str(hard))
+
+
+# --- 9 (part). uvicorn's own 400 for a request it cannot parse ----------------------------
+
+
+class TestUnparsableRequest:
+    @pytest.mark.parametrize("service", SERVICES)
+    def test_an_invalid_request_line_gets_400_with_our_headers_and_one_log_line(
+        self, start_stack: Callable[..., Stack], service: str
+    ) -> None:
+        stack = start_stack()
+        answers = []
+        for _ in range(20):
+            with socket.create_connection(address(stack, service), timeout=10) as sock:
+                sock.sendall(b"\x16\x03\x01 garbage \r\n\r\n")
+                answers.append(read_until_closed(sock, time.monotonic() + GENEROUS)[0])
+        stack.stop()
+
+        for answer in answers:
+            assert answer.startswith(b"HTTP/1.1 400 Bad Request\r\n")
+            assert b"\r\nx-content-type-options: nosniff\r\n" in answer
+            assert b"\r\nreferrer-policy: no-referrer\r\n" in answer
+        assert stack.output().count("Invalid HTTP request received.") == 1
 
 
 # --- 5. Multipart bodies the parser refuses: 400, never 500 -------------------------------
