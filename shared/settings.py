@@ -42,13 +42,15 @@ class Settings:
     log_level: str = "warning"
     log_format: str = "text"
     access_log: bool = False
-    # The only source of trust for X-Forwarded-For: peers in these networks are proxies.
     # Slow and greedy clients (shared/http_limits.py): per worker process.
     head_timeout_seconds: int = 20
     body_window_seconds: int = 20
     body_min_bytes: int = 1024
     max_connections: int = 4096
+    # The only source of trust for X-Forwarded-For: peers in these networks are proxies.
     trusted_proxies: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
+    # The HTTP server under both services: "uvicorn" or "granian" (README: which and why).
+    server: str = "uvicorn"
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -82,6 +84,7 @@ class Settings:
             body_min_bytes=read("SECURELINK_BODY_MIN_BYTES", _bounded_int(1, 2**30), 1024),
             max_connections=read("SECURELINK_MAX_CONNECTIONS", _bounded_int(1, 10**7), 4096),
             trusted_proxies=read("SECURELINK_TRUSTED_PROXIES", _networks, ()),
+            server=read("SECURELINK_SERVER", _server, cls.server),
         )
         return settings
 
@@ -187,6 +190,15 @@ def _log_level(raw: str) -> str:
     if level not in ("critical", "error", "warning", "info", "debug"):
         raise ValueError("must be one of critical, error, warning, info, debug")
     return level
+
+
+SERVERS = ("uvicorn", "granian")
+
+
+def _server(raw: str) -> str:
+    if raw not in SERVERS:
+        raise ValueError(f"must be one of {', '.join(SERVERS)}")
+    return raw
 
 
 def _log_format(raw: str) -> str:
