@@ -17,6 +17,7 @@ from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
 from redirector import pages, previews
+from redirector.cluster_pipeline import ClusterPipeline
 from redirector.downloads import Downloads
 from redirector.hotpath import RESOLVED, HotPath
 from redirector.negotiation import prefers_json
@@ -54,18 +55,24 @@ class Resolver:
     """The one script call a request makes.
 
     Through the pipeline (one connection, concurrent calls share writes, its own timeouts) on a
-    single server; through redis-py's cluster client, one call at a time, on Redis Cluster.
+    single server, and through one such pipeline per primary on Redis Cluster; through plain
+    redis-py (one call at a time, bounded here) only where a test asks for it.
     """
 
-    def __init__(self, scripts: ScriptRunner | ScriptPipeline, keys: Keys, settings: Settings):
+    def __init__(
+        self,
+        scripts: ScriptRunner | ScriptPipeline | ClusterPipeline,
+        keys: Keys,
+        settings: Settings,
+    ):
         self.scripts = scripts
         self.keys = keys
         self.retention = str(settings.retention_seconds)
         self.deadline = settings.redis_timeout_ms / 1000 * 2
-        self.pipelined = isinstance(scripts, ScriptPipeline)
+        self.pipelined = isinstance(scripts, ScriptPipeline | ClusterPipeline)
 
     def call(self, code: str, mode: ResolveMode) -> Awaitable[Any]:
-        """The script's raw reply; the pipeline bounds its own wait, the cluster client does not."""
+        """The script's raw reply; the pipelines bound their own wait, redis-py does not."""
         keys, args = [self.keys.link(code)], [int(mode), self.retention]
         if self.pipelined:
             return self.scripts.run("resolve_link", keys, args)
@@ -246,9 +253,18 @@ def create_app(settings: Settings) -> Starlette:
         redis = connect(settings)
         keys = Keys(settings.key_prefix)
         runner = ScriptRunner(redis, scripts)
-        resolving: ScriptRunner | ScriptPipeline = runner
-        if not settings.redis_cluster:  # the cluster client routes each call by key: no batching
-            timeout = settings.redis_timeout_ms / 1000
+        timeout = settings.redis_timeout_ms / 1000
+        resolving: ScriptPipeline | ClusterPipeline
+        if settings.redis_cluster:
+            resolving = ClusterPipeline(
+                redis,
+                settings.require_redis_url(),
+                scripts,
+                timeout=timeout,
+                on_batch=metrics.batch_sizes().observe,
+            )
+            await resolving.start()
+        else:
             resolving = ScriptPipeline(
                 settings.require_redis_url(),
                 scripts,
@@ -270,8 +286,7 @@ def create_app(settings: Settings) -> Starlette:
             app.hot_path = None
             metrics.close()
             app.state.passwords.close()
-            if isinstance(resolving, ScriptPipeline):
-                await resolving.aclose()
+            await resolving.aclose()
             await redis.aclose()
 
     always = always_headers(settings)
