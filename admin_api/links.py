@@ -2,25 +2,31 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import secrets
 import string
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from redis.exceptions import NoScriptError
+
+from admin_api.errors import Conflict, NotFound
 from admin_api.validation import NewLink
-from shared.errors import Conflict, NotFound
 from shared.keys import Keys, is_valid_code
 from shared.metrics import Metrics
 from shared.models import FILE_KIND, Field, Link, link_from_hash, now_ms
 from shared.passwords import Passwords
 from shared.scripts import ScriptRunner
 from shared.settings import Settings
+from shared.store import REDIS_UNAVAILABLE
 
 CODE_ALPHABET = string.ascii_letters + string.digits
 GENERATED_CODE_LENGTH = 10
 _GENERATION_ATTEMPTS = 8
 _INDEX_BATCH = 100  # index entries read at a time while listing
+_INDEX_CODE = "c"  # the one field of a listing index entry: the link's code (not a link field)
 # An index entry is written just before its link: one this young without a link is not dropped.
 _INDEX_GRACE_MS = 60_000
 
@@ -87,21 +93,16 @@ class Links:
         error after the script was sent leaves both in place: the link may exist.
         """
         fields = await self._fields(new, stored_file)
-        keys_expire_ms = None
-        if new.expires_ms is not None:
-            keys_expire_ms = new.expires_ms + self.settings.retention_seconds * 1000
-        pairs = [item for pair in fields.items() for item in pair]
+        keys_expire_ms = self._keys_expire_ms(new)
         for _ in range(_GENERATION_ATTEMPTS):
             code = new.custom_code or generate_code()
-            entry_id: bytes = await self.redis.xadd(self.keys.index, {"c": code})
+            entry_id: bytes = await self.redis.xadd(self.keys.index, {_INDEX_CODE: code})
             if stored_file is not None and tracker is not None:
                 await tracker.track(stored_file.stored_name, code, keys_expire_ms)
-            args = ["" if keys_expire_ms is None else keys_expire_ms, _entry_ms(entry_id), *pairs]
+            args = self._create_args(fields, keys_expire_ms, entry_id)
             created = await self.scripts.run("create_link", [self.keys.link(code)], args)
             if created:
-                link = self.to_link(code, {**fields, Field.CREATED: str(created)})
-                self.metrics.created(link.kind)
-                return link
+                return self._created(code, fields, created)
             # The code is taken: this entry and record were this attempt's alone.
             await self.redis.xdel(self.keys.index, entry_id)
             if stored_file is not None and tracker is not None:
@@ -109,6 +110,109 @@ class Links:
             if new.custom_code:
                 raise Conflict()
         raise RuntimeError("could not find a free short code")  # 8 collisions at 59 bits: a bug
+
+    async def create_many(self, news: Sequence[NewLink]) -> list[Link | BaseException]:
+        """Create validated links in a few pipelined round trips; one outcome per link, in order.
+
+        The same steps as `create`, a round trip each for all links at once: the passwords are
+        hashed concurrently (the hashing pool bounds it), one pipeline writes every index entry,
+        one more runs every create script with its entry's second (so the entries are written,
+        in order, before their links). A code taken by then answers 409 for a custom code, and
+        a generated one is tried again in the next round. An outcome is a Link, a Conflict, or
+        the storage error that item met; when a round trip itself fails, every item it carried
+        gets that error: its link may or may not exist, as when a single create loses its reply.
+        """
+        fields = await asyncio.gather(*(self._fields(new, None) for new in news))
+        outcomes: list[Link | BaseException | None] = [None] * len(news)
+        pending = list(range(len(news)))
+        for _ in range(_GENERATION_ATTEMPTS):
+            if not pending:
+                break
+            codes = {i: news[i].custom_code or generate_code() for i in pending}
+            try:
+                entries = await self._pipelined(
+                    ("xadd", self.keys.index, {_INDEX_CODE: codes[i]}) for i in pending
+                )
+            except REDIS_UNAVAILABLE as exc:
+                for i in pending:
+                    outcomes[i] = exc
+                break
+            sent: list[tuple[int, bytes]] = []
+            for i, entry in zip(pending, entries, strict=True):
+                if isinstance(entry, BaseException):
+                    outcomes[i] = entry
+                else:
+                    sent.append((i, entry))
+            sha = self.scripts.scripts["create_link"].sha
+            calls = [
+                (
+                    self.keys.link(codes[i]),
+                    self._create_args(fields[i], self._keys_expire_ms(news[i]), entry),
+                )
+                for i, entry in sent
+            ]
+            try:
+                replies = await self._pipelined(
+                    ("evalsha", sha, 1, key, *args) for key, args in calls
+                )
+            except REDIS_UNAVAILABLE as exc:
+                for i, _ in sent:
+                    outcomes[i] = exc
+                break
+            retry: list[int] = []
+            unused: list[bytes] = []
+            for (i, entry), (key, args), reply in zip(sent, calls, replies, strict=True):
+                if isinstance(reply, NoScriptError):  # the script did not run: safe to resend
+                    try:
+                        reply = await self.scripts.run("create_link", [key], args)
+                    except REDIS_UNAVAILABLE as exc:
+                        reply = exc
+                if isinstance(reply, BaseException):
+                    outcomes[i] = reply
+                elif reply:
+                    outcomes[i] = self._created(codes[i], fields[i], reply)
+                else:
+                    unused.append(entry)
+                    if news[i].custom_code:
+                        outcomes[i] = Conflict()
+                    else:
+                        retry.append(i)
+            if unused:
+                # Best effort: an entry left behind names a link of another second, and
+                # listing drops it when it passes.
+                with contextlib.suppress(*REDIS_UNAVAILABLE):
+                    await self.redis.xdel(self.keys.index, *unused)
+            pending = retry
+        for i in pending:
+            if outcomes[i] is None:  # 8 collisions at 59 bits: a bug
+                outcomes[i] = RuntimeError("could not find a free short code")
+        return [outcome for outcome in outcomes if outcome is not None]
+
+    async def _pipelined(self, commands: Any) -> list[Any]:
+        """One round trip on a single server; one per node on a cluster. Errors come back in
+        the list where they belong, unless the round trip itself failed (then it raises)."""
+        pipe = self.redis.pipeline(transaction=False)
+        for name, *args in commands:
+            getattr(pipe, name)(*args)
+        replies: list[Any] = await pipe.execute(raise_on_error=False)
+        return replies
+
+    def _keys_expire_ms(self, new: NewLink) -> int | None:
+        if new.expires_ms is None:
+            return None
+        return new.expires_ms + self.settings.retention_seconds * 1000
+
+    @staticmethod
+    def _create_args(
+        fields: Mapping[str, str], keys_expire_ms: int | None, entry_id: bytes
+    ) -> list[Any]:
+        pairs = [item for pair in fields.items() for item in pair]
+        return ["" if keys_expire_ms is None else keys_expire_ms, _entry_ms(entry_id), *pairs]
+
+    def _created(self, code: str, fields: Mapping[str, str], created: Any) -> Link:
+        link = self.to_link(code, {**fields, Field.CREATED: str(created)})
+        self.metrics.created(link.kind)
+        return link
 
     async def _fields(self, new: NewLink, stored_file: StoredFile | None) -> dict[str, str]:
         fields: dict[str, str] = {}
@@ -162,7 +266,7 @@ class Links:
         while True:
             count = max(limit + 1 - len(items), _INDEX_BATCH)
             entries = await self.redis.xrevrange(self.keys.index, max=upper, min="-", count=count)
-            codes = [entry[1][b"c"].decode() for entry in entries]
+            codes = [entry[1][_INDEX_CODE.encode()].decode() for entry in entries]
             pipe = self.redis.pipeline(transaction=False)
             for code in codes:
                 pipe.hgetall(self.keys.link(code))
@@ -190,6 +294,9 @@ class Links:
             await self.redis.xdel(self.keys.index, *entry_ids)
 
 
+_CREATED = Field.CREATED.encode()
+
+
 def _entry_ms(entry_id: bytes) -> int:
     return int(entry_id.split(b"-")[0])
 
@@ -200,4 +307,4 @@ def _entry_of(entry_id: bytes, fields: Mapping[bytes, bytes]) -> bool:
     The link's creation second is its entry's: an earlier link of the same code was created
     at least a second earlier (its keys outlive its creation by the retention, at least 1 s).
     """
-    return _entry_ms(entry_id) // 1000 == int(fields.get(b"c", b"-1"))
+    return _entry_ms(entry_id) // 1000 == int(fields.get(_CREATED, b"-1"))

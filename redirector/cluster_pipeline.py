@@ -32,9 +32,9 @@ from redis.exceptions import (
     SlotNotCoveredError,
 )
 
-from redirector.pipeline import MAX_BATCH, MAX_PENDING, Call, Endpoint, ScriptPipeline
+from redirector.pipeline import MAX_PENDING, MAX_WRITE_BATCH, Call, Endpoint, ScriptPipeline
 from shared.scripts import Script
-from shared.store import UNAVAILABLE
+from shared.store import REDIS_UNAVAILABLE
 
 logger = logging.getLogger("securelink")
 
@@ -54,7 +54,7 @@ class ClusterPipeline:
         scripts: dict[str, Script],
         *,
         timeout: float,
-        max_batch: int = MAX_BATCH,
+        max_batch: int = MAX_WRITE_BATCH,
         max_pending: int = MAX_PENDING,
         on_batch: Callable[[int], None] | None = None,
     ) -> None:
@@ -75,7 +75,7 @@ class ClusterPipeline:
 
     async def start(self) -> None:
         """Read the slot map once; a cluster that is down now is read again on the first call."""
-        with contextlib.suppress(*UNAVAILABLE):
+        with contextlib.suppress(*REDIS_UNAVAILABLE):
             async with asyncio.timeout(self.timeout * 2):
                 await self.cluster.initialize()
             self._load_map()
@@ -113,7 +113,7 @@ class ClusterPipeline:
         return node
 
     def _on_done(self, future: asyncio.Future[Any]) -> None:
-        if not future.cancelled() and isinstance(future.exception(), UNAVAILABLE):
+        if not future.cancelled() and isinstance(future.exception(), REDIS_UNAVAILABLE):
             self.refresh_soon()  # a lost node, TRYAGAIN, CLUSTERDOWN: the map may have changed
 
     def _redirect(self, call: Call, message: str) -> None:
@@ -146,7 +146,7 @@ class ClusterPipeline:
                 async with asyncio.timeout(self.timeout * 2):
                     await self.cluster.nodes_manager.initialize()
                 self._load_map()
-            except (*UNAVAILABLE, RedisError) as exc:
+            except (*REDIS_UNAVAILABLE, RedisError) as exc:
                 logger.debug("cluster slot map not read: %s", exc)
             self._route_unrouted()
             await asyncio.sleep(max(0.0, REFRESH_INTERVAL - (time.monotonic() - started)))

@@ -37,7 +37,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from shared.scripts import Script
 
-MAX_BATCH = 512  # commands in one write; the rest leave on the next loop tick
+MAX_WRITE_BATCH = 512  # commands in one write; the rest leave on the next loop tick
 MAX_PENDING = 10_000  # queued plus in flight; past it a call fails at once (a 503)
 
 _ERRORS: dict[str, type[RedisError]] = {
@@ -237,7 +237,7 @@ class ScriptPipeline:
         scripts: dict[str, Script],
         *,
         timeout: float,
-        max_batch: int = MAX_BATCH,
+        max_batch: int = MAX_WRITE_BATCH,
         max_pending: int = MAX_PENDING,
         on_batch: Callable[[int], None] | None = None,
     ) -> None:

@@ -50,12 +50,14 @@ except ImportError:  # redis-py before 7.2 names them lib_name and lib_version
 # most one connection at a time, so this is the concurrency a process serves without waiting.
 POOL_SIZE = 128
 
-# Errors that mean "the store cannot serve now", as opposed to a bug: they become 503. A full
-# server (OOM) and a replica or a primary mid-failover (READONLY) recover without our help. On
-# a cluster, redis-py raises RedisClusterException (not a RedisError) when no node answers,
+# The one table of redis-py's exceptions that mean "the store cannot serve now", as opposed to
+# a bug: every caller catches this tuple and answers 503. A full server (OOM) and a replica or
+# a primary mid-failover (READONLY) recover without our help. The redirector's pipeline raises
+# the same classes (redirector/pipeline.py's as_error), so this table covers it too. On a
+# cluster, redis-py raises RedisClusterException (not a RedisError) when no node answers,
 # SlotNotCoveredError while a slot has no primary, and MaxConnectionsError when a node's pool
 # is used up; ClusterError covers the rest of its topology failures (MASTERDOWN among them).
-UNAVAILABLE = (
+REDIS_UNAVAILABLE = (
     RedisConnectionError,
     RedisTimeoutError,
     BusyLoadingError,

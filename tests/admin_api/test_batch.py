@@ -117,27 +117,66 @@ def test_batch_body_that_is_not_json_is_malformed(admin_client: TestClient) -> N
     assert response.json() == MALFORMED_BODY
 
 
-def test_items_from_a_storage_outage_on_answer_503_and_earlier_ones_stay_created(
+def test_an_item_refused_by_a_failing_store_answers_503_and_the_others_stay_created(
     admin_client: TestClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    create = Links.create
+    pipelined = Links._pipelined
     calls = 0
 
-    async def second_call_fails(self: Links, *args: Any, **kwargs: Any) -> Any:
+    async def second_item_script_fails(self: Links, commands: Any) -> list[Any]:
         nonlocal calls
         calls += 1
-        if calls == 2:
-            raise redis.exceptions.ConnectionError("Connection refused")
-        return await create(self, *args, **kwargs)
+        replies = await pipelined(self, commands)
+        if calls == 2:  # the create scripts' round trip: the second script met a full server
+            replies[1] = redis.exceptions.OutOfMemoryError("OOM command not allowed")
+        return replies
 
-    monkeypatch.setattr(Links, "create", second_call_fails)
+    monkeypatch.setattr(Links, "_pipelined", second_item_script_fails)
     items = [{"targetUrl": URL + str(i)} for i in range(3)] + [{"targetUrl": "nope"}]
 
     response = _batch(admin_client, items)
 
     results = response.json()["results"]
     assert response.status_code == 200
-    assert [(r["index"], r["status"]) for r in results] == [(0, 201), (1, 503), (2, 503), (3, 400)]
-    assert results[1]["errors"] == results[2]["errors"] == ["Storage is unavailable, retry shortly"]
+    assert [(r["index"], r["status"]) for r in results] == [(0, 201), (1, 503), (2, 201), (3, 400)]
+    assert results[1]["errors"] == ["Storage is unavailable, retry shortly"]
     assert results[0]["link"]["targetUrl"] == URL + "0"
+    assert results[2]["link"]["targetUrl"] == URL + "2"
+    assert calls == 2  # one round trip for the index entries, one for the scripts
+
+
+def test_items_of_a_failed_round_trip_answer_503_without_waiting_for_redis_again(
+    admin_client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pipelined = Links._pipelined
+    calls = 0
+
+    async def scripts_round_trip_fails(self: Links, commands: Any) -> list[Any]:
+        nonlocal calls
+        calls += 1
+        if calls == 2:
+            raise redis.exceptions.ConnectionError("Connection refused")
+        return await pipelined(self, commands)
+
+    monkeypatch.setattr(Links, "_pipelined", scripts_round_trip_fails)
+    items = [{"targetUrl": URL + str(i)} for i in range(3)] + [{"targetUrl": "nope"}]
+
+    response = _batch(admin_client, items)
+
+    results = response.json()["results"]
+    assert response.status_code == 200
+    assert [(r["index"], r["status"]) for r in results] == [(0, 503), (1, 503), (2, 503), (3, 400)]
+    assert results[0]["errors"] == results[2]["errors"] == ["Storage is unavailable, retry shortly"]
     assert calls == 2  # after the outage, no item waits for Redis again
+
+
+def test_a_custom_code_twice_in_one_batch_is_created_once_then_409(
+    admin_client: TestClient,
+) -> None:
+    items = [{"targetUrl": URL + "a", "customCode": "dup-code-x"}] * 2
+
+    results = _batch(admin_client, items).json()["results"]
+
+    assert [(r["index"], r["status"]) for r in results] == [(0, 201), (1, 409)]
+    assert results[1]["errors"] == ["customCode is already taken"]
+    assert admin_client.get("/api/v1/links/dup-code-x").json()["targetUrl"] == URL + "a"

@@ -17,7 +17,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from redirector.pipeline import Endpoint, PipelineFull, ScriptPipeline, pack
 from shared.redis_server import RedisServer
 from shared.scripts import load_scripts
-from shared.store import UNAVAILABLE
+from shared.store import REDIS_UNAVAILABLE
 
 SCRIPTS = load_scripts()
 COUNT = [0, "60"]  # resolve_link: count one view, retention 60 s
@@ -247,7 +247,7 @@ def test_a_late_reply_times_out_and_the_next_call_reconnects() -> None:
     late, after, fake = run(scenario())
 
     assert isinstance(late, RedisTimeoutError)
-    assert isinstance(late, UNAVAILABLE)
+    assert isinstance(late, REDIS_UNAVAILABLE)
     assert after == [0]
     assert fake.connections == 2
 
@@ -266,7 +266,7 @@ def test_too_many_waiting_calls_fail_fast_as_unavailable() -> None:
     error = run(scenario())
 
     assert isinstance(error, PipelineFull)
-    assert isinstance(error, UNAVAILABLE)
+    assert isinstance(error, REDIS_UNAVAILABLE)
 
 
 def test_a_caller_that_gave_up_before_the_write_sends_nothing() -> None:
@@ -335,7 +335,7 @@ def test_a_wrong_password_fails_calls_as_unavailable() -> None:
     error = run(scenario())
 
     assert isinstance(error, redis.exceptions.AuthenticationError)
-    assert isinstance(error, UNAVAILABLE)
+    assert isinstance(error, REDIS_UNAVAILABLE)
 
 
 def test_rediss_urls_use_tls() -> None:

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 from starlette.routing import Mount, Route
 
 from shared.metrics import UNMATCHED, Metrics, RequestTimer
@@ -73,3 +78,38 @@ def test_histograms_carry_route_and_status() -> None:
     )
     assert 'securelink_request_duration_seconds_count{route="/{code}",service="redirector",' in text
     assert 'securelink_pipeline_batch_size_bucket{le="8.0",service="redirector"} 1.0' in text
+
+
+_SAME_AS_THE_LIBRARY = """
+from shared.metrics import Metrics, hot_increment, hot_observe
+hot, library = Metrics("redirector"), Metrics("admin_api")
+assert hot.multiprocess
+count, observe = hot_increment(hot.resolution("ok")), hot_observe(hot.duration("/{code}", 302))
+for amount in (0.0001, 0.0005, 0.002, 0.7, 10.0, 99.0):
+    count()
+    observe(amount)
+    library.resolution("ok").inc()
+    library.duration("/{code}", 302).observe(amount)
+text = hot.render().decode()
+lines = sorted(line for line in text.splitlines() if "service=" in line)
+print("\\n".join(lines))
+"""
+
+
+def test_the_hot_paths_direct_writes_add_up_as_the_librarys_own(tmp_path: Path) -> None:
+    env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(tmp_path)}
+
+    result = subprocess.run(
+        [sys.executable, "-c", _SAME_AS_THE_LIBRARY], env=env, capture_output=True, text=True
+    )
+
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    hot = [line for line in lines if 'service="redirector"' in line]
+    library = [line.replace("admin_api", "redirector") for line in lines if "admin_api" in line]
+    assert hot == library
+    assert 'securelink_resolutions_total{outcome="ok",service="redirector"} 6.0' in hot
+    assert (
+        'securelink_request_duration_seconds_bucket{le="0.0005",route="/{code}",'
+        'service="redirector",status="302"} 2.0' in hot
+    )
