@@ -49,6 +49,7 @@ except ImportError:  # redis-py before 7.2 names them lib_name and lib_version
 # 100 refused the 101st concurrent request with a 503 while Redis was idle; a request holds at
 # most one connection at a time, so this is the concurrency a process serves without waiting.
 POOL_SIZE = 128
+CLUSTER_POOL_SIZE = 4096  # per node; redis-py's cluster pool has no wait (see connect)
 
 # The one table of redis-py's exceptions that mean "the store cannot serve now", as opposed to
 # a bug: every caller catches this tuple and answers 503. A full server (OOM) and a replica or
@@ -139,8 +140,8 @@ def connect(settings: Settings, **overrides: Any) -> Any:
     }
     if settings.redis_cluster:
         # A cluster node's pool cannot wait: past max_connections it raises MaxConnectionsError
-        # (a 503), so it gets the whole POOL_SIZE per node.
-        options.setdefault("max_connections", POOL_SIZE)
+        # (a 503), so it may open as many connections as requests come at once.
+        options.setdefault("max_connections", CLUSTER_POOL_SIZE)
         # Slots of a lost primary are missing until its replica takes over; the other links
         # must keep working meanwhile, as the server's cluster-require-full-coverage no allows.
         options.setdefault("require_full_coverage", False)
