@@ -7,7 +7,7 @@ from collections import Counter
 from collections.abc import Callable
 
 from tests.acceptance.stacks import Stack
-from tests.acceptance.test_concurrency import PREVIEW_BOT
+from tests.acceptance.test_concurrency import PATIENT, PREVIEW_BOT
 from tests.acceptance.test_concurrency import _burst as burst
 from tests.acceptance.test_redirects_race import _race as race
 
@@ -51,7 +51,7 @@ def test_links_on_every_primary_redirect_list_and_revoke(
 def test_1000_concurrent_admin_reads_and_preview_bots_all_answer_200(
     start_cluster_stack: Callable[..., Stack],
 ) -> None:
-    stack = start_cluster_stack()
+    stack = start_cluster_stack(**PATIENT)
     code = stack.create_link(targetUrl="https://example.com/busy", maxViews=5)["shortCode"]
 
     reads = asyncio.run(burst(f"{stack.admin_url}/api/v1/links/{code}", stack.auth_headers))
