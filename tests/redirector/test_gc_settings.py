@@ -12,7 +12,8 @@ import gc
 from redirector.app import factory
 before = gc.get_threshold()
 factory()
-print(before[0], gc.get_threshold()[0], gc.get_freeze_count() > 0, gc.get_threshold()[1:] == before[1:])
+after = gc.get_threshold()
+print(before[0], after[0], gc.get_freeze_count() > 0, after[1:] == before[1:])
 """
 
 
