@@ -49,6 +49,15 @@ PASSWORD = "correct horse battery staple"
 OK_METRIC = re.compile(
     r'securelink_resolutions_total\{outcome="ok",service="redirector"\} ([0-9.e+]+)'
 )
+# What a phone following a link from a news page sends: recording reads both headers.
+VISITOR_HEADERS = {
+    "BENCH_USER_AGENT": (
+        "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 "
+        "(KHTML, like Gecko) Version/17.4 Mobile/15E148 Safari/604.1"
+    ),
+    "BENCH_REFERER": "https://news.example/2026/12/01/an-article?utm_source=feed",
+}
+STATS_ROUNDS = 5  # at least this many alternating rounds for the stats on/off ratio
 BARE = "bare Starlette 302, no Redis"
 NODE = "Node anchor (node:http + ioredis, same script)"
 MINE = "securelink redirector"
@@ -290,6 +299,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="./scripts/bench", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="short runs: under a minute")
     parser.add_argument("--table-only", action="store_true", help="skip the extra measurements")
+    parser.add_argument(
+        "--stats-only", action="store_true", help="only the cost of recording stats"
+    )
     args = parser.parse_args(argv)
     profile = QUICK if args.quick else FULL
     print(f"# securelink benchmark ({'quick' if args.quick else 'full'})", flush=True)
@@ -310,9 +322,38 @@ def main(argv: list[str] | None = None) -> int:
             admin_env = bench.env(SECURELINK_ADMIN_PORT=str(admin_port))
             with securelink("admin_api", admin_port, Path(tmp), admin_env) as admin:
                 bench.admin = admin
-                report(bench, args.table_only)
+                if args.stats_only:
+                    report_stats_cost(bench)
+                else:
+                    report(bench, args.table_only)
     print(f"\n(took {time.monotonic() - started:.0f} s)")
     return 0
+
+
+def report_stats_cost(bench: Bench) -> None:
+    """Recording on against off (SECURELINK_STATS=0): same run, same link, alternating rounds.
+
+    Both follow one link with a phone's User-Agent and a news page's Referer, so recording
+    parses both headers and writes its day, referrer and device fields on every view.
+    """
+    code = bench.create()
+    scenario = Scenario("one link, phone User-Agent and Referer", f"/{code}", env=VISITOR_HEADERS)
+    on = bench.redirector(f"{MINE}, stats recorded")
+    off = bench.redirector(f"{MINE}, SECURELINK_STATS=0", SECURELINK_STATS="0")
+    profile = bench.profile
+    try:
+        on.service.start()
+        off.service.start()
+        race([on, off], scenario, bench.views_of([code]), rounds=max(profile.rounds, STATS_ROUNDS),
+             seconds=profile.seconds, warmup=profile.warmup,
+             connections=profile.connections)  # fmt: skip
+    finally:
+        on.service.stop()
+        off.service.stop()
+    print(f"\n### stats recording, {scenario.name}\n")
+    print("\n".join(table([on, off], off)))
+    print()
+    print(ratio_line("Stats on / off", ratios(on, off)), flush=True)
 
 
 def report(bench: Bench, table_only: bool) -> None:
@@ -384,6 +425,8 @@ def report(bench: Bench, table_only: bool) -> None:
     finally:
         single.service.stop()
         double.service.stop()
+
+    report_stats_cost(bench)
 
     port = free_port()
     env = bench.env(SECURELINK_REDIRECTOR_PORT=str(port))

@@ -186,7 +186,7 @@ async def submit(request: Request) -> Response:
         peek = await found.resolver.resolve(code, ResolveMode.PEEK)
         if peek.status is ResolveStatus.OK:
             # No password on this link: a POST follows it like a GET would.
-            resolution = await found.resolver.resolve(code, ResolveMode.COUNT)
+            resolution = await found.resolver.resolve_for(request, code, ResolveMode.COUNT)
             found.metrics.resolved(resolution.status.name.lower())
             return responder.outcome(request, resolution, redirect_status=303)
         if peek.status is not ResolveStatus.PASSWORD_REQUIRED:
@@ -235,7 +235,7 @@ async def _verify_and_count(request: Request, code: str, stored: str, password: 
     if new_hash is not None:
         await found.scripts.run("rehash_password", [keys.link(code)], [stored, new_hash])
     # Verified: this counting call re-checks expiry, revocation and remaining views.
-    resolution = await found.resolver.resolve(code, ResolveMode.COUNT_VERIFIED)
+    resolution = await found.resolver.resolve_for(request, code, ResolveMode.COUNT_VERIFIED)
     found.metrics.resolved(resolution.status.name.lower())
     return responder.outcome(request, resolution, redirect_status=303)
 

@@ -11,7 +11,14 @@ from starlette.requests import Request
 
 from redirector.cluster_pipeline import ClusterPipeline
 from redirector.pipeline import ScriptPipeline
-from shared.keys import Keys
+from redirector.recording import (
+    Recording,
+    ServiceTotals,
+    Visitor,
+    counts_view,
+    totals_field,
+    visitor_of,
+)
 from shared.models import FILE_KIND
 from shared.scripts import ResolveMode, ResolveReply, ResolveStatus, ScriptRunner
 from shared.settings import Settings
@@ -19,7 +26,7 @@ from shared.settings import Settings
 # Scope key of what the hot path's script call gave: a reply, or the exception it raised.
 RESOLVED = "securelink.resolved"
 
-ResolveCall = Callable[[str, ResolveMode], Awaitable[Any]]
+ResolveCall = Callable[[str, ResolveMode, Visitor | None], Awaitable[Any]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,34 +82,63 @@ class Resolver:
     def __init__(
         self,
         scripts: ScriptRunner | ScriptPipeline | ClusterPipeline,
-        keys: Keys,
+        recording: Recording,
         settings: Settings,
+        totals: ServiceTotals | None = None,
     ):
         self.scripts = scripts
-        self.keys = keys
+        self.recording = recording
         self.retention = str(settings.retention_seconds)
         self.deadline = settings.redis_timeout_ms / 1000 * 2
         self.pipelined = isinstance(scripts, ScriptPipeline | ClusterPipeline)
+        # Given only when the script cannot count the day's totals itself (Redis Cluster).
+        self.totals = totals
 
-    def call(self, code: str, mode: ResolveMode) -> Awaitable[Any]:
-        """The script's raw reply; the pipelines bound their own wait, redis-py does not."""
-        keys, args = [self.keys.link(code)], [int(mode), self.retention]
+    def call(self, code: str, mode: ResolveMode, visitor: Visitor | None = None) -> Awaitable[Any]:
+        """The script's raw reply; the pipelines bound their own wait, redis-py does not.
+
+        A counting call records `visitor` (referrer host, device class) with the view.
+        """
+        keys, args = self.recording.call_keys(code), [int(mode), self.retention]
+        if visitor is not None:
+            args += ["", *visitor]
         if self.pipelined:
-            return self.scripts.run("resolve_link", keys, args)
-        return self._bounded(keys, args)
+            reply = self.scripts.run("resolve_link", keys, args)
+            return reply if self.totals is None else self._totalled(reply, mode)
+        return self._bounded(keys, args, mode)
 
-    async def _bounded(self, keys: list[str], args: list[Any]) -> Any:
+    async def _totalled(self, pending: Awaitable[Any], mode: ResolveMode) -> Any:
+        reply = await pending
+        self._count_totals(reply, mode)
+        return reply
+
+    async def _bounded(self, keys: list[str], args: list[Any], mode: ResolveMode) -> Any:
         async with asyncio.timeout(self.deadline):
-            return await self.scripts.run("resolve_link", keys, args)
+            reply = await self.scripts.run("resolve_link", keys, args)
+        self._count_totals(reply, mode)
+        return reply
 
-    async def resolve(self, code: str, mode: ResolveMode) -> Resolution:
-        return parse(await self.call(code, mode))
+    def _count_totals(self, reply: Any, mode: ResolveMode) -> None:
+        if self.totals is not None:
+            field = totals_field(mode, ResolveStatus(reply[ResolveReply.STATUS]))
+            if field is not None:
+                self.totals.add(field)
+
+    async def resolve(
+        self, code: str, mode: ResolveMode, visitor: Visitor | None = None
+    ) -> Resolution:
+        return parse(await self.call(code, mode, visitor))
+
+    async def resolve_for(self, request: Request, code: str, mode: ResolveMode) -> Resolution:
+        """A call for this request: one that may count a view records the request's visitor."""
+        visitor = visitor_of(request.scope["headers"]) if counts_view(mode) else None
+        return await self.resolve(code, mode, visitor)
 
     async def resolve_once(self, request: Request, code: str, mode: ResolveMode) -> Resolution:
         """What the hot path's call gave when it made one (never resolve twice), else a call."""
         ready = request.scope.pop(RESOLVED, None)
         if ready is None:
-            return await self.resolve(code, mode)
+            return await self.resolve_for(request, code, mode)
         if isinstance(ready, BaseException):
             raise ready
         return parse(ready)

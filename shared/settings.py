@@ -39,6 +39,7 @@ class Settings:
     argon2_profile: str = "owasp"
     hash_threads: int = 4
     referrer_policy: str = "no-referrer"
+    record_stats: bool = True
     log_level: str = "warning"
     log_format: str = "text"
     access_log: bool = False
@@ -76,6 +77,7 @@ class Settings:
             argon2_profile=read("SECURELINK_ARGON2_PROFILE", _argon2_profile, "owasp"),
             hash_threads=read("SECURELINK_HASH_THREADS", _bounded_int(1, 64), 4),
             referrer_policy=read("SECURELINK_REFERRER_POLICY", _non_blank, "no-referrer"),
+            record_stats=read("SECURELINK_STATS", _flag, True),
             log_level=read("SECURELINK_LOG_LEVEL", _log_level, "warning"),
             log_format=read("SECURELINK_LOG_FORMAT", _log_format, cls.log_format),
             access_log=read("SECURELINK_ACCESS_LOG", _flag, cls.access_log),
