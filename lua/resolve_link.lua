@@ -22,13 +22,16 @@ ARGV[4]  the view's referrer host: '' when no Referer was sent, '*' for one with
          host (counted as "other"); at most 60 bytes
 ARGV[5]  the view's device class: 'd' desktop, 'm' mobile, 't' tablet, 'o' other
 
-Returns {status, target, kind, file name, file size, content type, password hash}
+Returns {status, target, kind, file name, file size, content type, password hash, view-limited}
   (the order of shared/scripts.py's ResolveReply: Lua indices are one more)
   status: 0 ok, 1 not found, 2 expired, 3 exhausted, 4 revoked, 5 password required,
           6 click required (a clickToOpen link, field 'o', asked in mode 0)
   Only status 0, and status 5 or 6 in peek and preview modes, carry the other fields; the
   password hash is returned in those modes only. Absent fields are nil. With a password, the
-  password form is the click: such a link answers 5, never 6.
+  password form is the click: such a link answers 5, never 6. View-limited (1 when maxViews
+  is set) is returned in peek and preview modes only: HEAD and previews must not show the target
+  of a link whose every reading costs a view. Fields before it that are absent are false (nil
+  in the reply), so the reply is not cut short.
 
 Stats hash fields (created by the first view, never at creation: a link never followed costs
 nothing more): '<day>' views that UTC day (days since 1970-01-01, the last 90 kept), 'r<host>'
@@ -101,9 +104,11 @@ if peeking or mode == '3' then
     expire_with_link(previews)
     total('p')
   end
-  if password then return {5, target, f[7], f[8], f[9], f[10], password} end
-  if f[11] then return {6, target, f[7], f[8], f[9], f[10]} end
-  return {0, target, f[7], f[8], f[9], f[10]}
+  local kind, name, size, ctype = f[7] or false, f[8] or false, f[9] or false, f[10] or false
+  local limited = max_views and 1 or false
+  if password then return {5, target, kind, name, size, ctype, password, limited} end
+  if f[11] then return {6, target, kind, name, size, ctype, false, limited} end
+  return {0, target, kind, name, size, ctype, false, limited}
 end
 if password and mode ~= '2' then return {5} end
 -- A GET never spends the view of a click-to-open link: scanners and prefetchers only GET.
