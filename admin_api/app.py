@@ -18,6 +18,14 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from admin_api.apikeys import ApiKeys, validate_key_request
 from admin_api.auth import Authenticator, authorize, require_bootstrap
+from admin_api.errors import (
+    ApiError,
+    MalformedBody,
+    PayloadTooLarge,
+    StorageUnavailable,
+    ValidationFailed,
+    api_error_handler,
+)
 from admin_api.files import create_file
 from admin_api.links import Links
 from admin_api.openapi import openapi_document
@@ -27,17 +35,7 @@ from admin_api.sweeper import FileSweeper
 from admin_api.validation import NewLink, validate_link_request
 from shared import health
 from shared.bodies import decode_json_object
-from shared.errors import (
-    ApiError,
-    CatchAll,
-    MalformedBody,
-    PayloadTooLarge,
-    StorageUnavailable,
-    ValidationFailed,
-    api_error_handler,
-    error_body,
-    json_response,
-)
+from shared.errors import CatchAll, error_body, json_response
 from shared.files import files_dir
 from shared.keys import Keys
 from shared.metrics import Metrics, RequestTimer
@@ -46,11 +44,11 @@ from shared.passwords import Passwords
 from shared.scripts import ScriptRunner, load_scripts
 from shared.security_headers import SecurityHeaders
 from shared.settings import Settings
-from shared.store import UNAVAILABLE, connect
+from shared.store import REDIS_UNAVAILABLE, connect
 
-Endpoint = Callable[[Request], Awaitable[Response]]
+Handler = Callable[[Request], Awaitable[Response]]
 MAX_JSON_BYTES = 64 * 1024
-MAX_BATCH = 1000
+MAX_BATCH_LINKS = 1000
 # A batch may carry 1000 links of 2048-character URLs; 64 KiB would cap it near 300 items.
 MAX_BATCH_BYTES = 4 * 1024 * 1024
 MAX_PAGE = 1000
@@ -91,8 +89,8 @@ async def create_link(request: Request) -> Response:
 async def create_batch(request: Request) -> Response:
     data = await read_json_object(request, MAX_BATCH_BYTES)
     items = data.get("links")
-    if not isinstance(items, list) or not 1 <= len(items) <= MAX_BATCH:
-        raise ValidationFailed([f"links: must be a list of 1 to {MAX_BATCH} links"])
+    if not isinstance(items, list) or not 1 <= len(items) <= MAX_BATCH_LINKS:
+        raise ValidationFailed([f"links: must be a list of 1 to {MAX_BATCH_LINKS} links"])
     results: list[dict[str, Any]] = [{"index": index} for index in range(len(items))]
     valid: list[tuple[int, NewLink]] = []
     for index, item in enumerate(items):
@@ -115,7 +113,7 @@ def _batch_result(outcome: Link | BaseException) -> dict[str, Any]:
         return {"status": 201, "link": outcome}
     if isinstance(outcome, ApiError):
         return {"status": outcome.status, "errors": [outcome.message]}
-    if isinstance(outcome, UNAVAILABLE):
+    if isinstance(outcome, REDIS_UNAVAILABLE):
         return {"status": StorageUnavailable.status, "errors": [StorageUnavailable.default_message]}
     raise outcome
 
@@ -193,7 +191,7 @@ async def unavailable(request: Request, exc: Exception) -> Response:
     return await api_error_handler(request, StorageUnavailable())
 
 
-def resource(path: str, **handlers: Endpoint) -> Route:
+def resource(path: str, **handlers: Handler) -> Route:
     """One route per path, so a 405's Allow header names every method the path has."""
 
     async def dispatch(request: Request) -> Response:
@@ -260,7 +258,7 @@ def create_app(settings: Settings) -> Starlette:
             await redis.aclose()
 
     handlers: dict[Any, Any] = {ApiError: api_error_handler, HTTPException: http_error}
-    for error in UNAVAILABLE:
+    for error in REDIS_UNAVAILABLE:
         handlers[error] = unavailable
     metrics = Metrics("admin_api")
     routes = [

@@ -18,16 +18,17 @@ import unicodedata
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from python_multipart.exceptions import MultipartParseError
-from python_multipart.multipart import MultipartParser, parse_options_header
+from python_multipart.multipart import parse_options_header
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
+from admin_api.errors import Conflict, MalformedBody, PayloadTooLarge, ValidationFailed
 from admin_api.links import StoredFile
 from admin_api.services import services
 from admin_api.validation import NewLink, validate_link_request
-from shared.errors import Conflict, MalformedBody, PayloadTooLarge, ValidationFailed, json_response
-from shared.files import files_dir, safe_media_type
+from shared import multipart
+from shared.errors import json_response
+from shared.files import DEFAULT_FILE_NAME, files_dir, safe_media_type
 from shared.models import now_ms
 
 FILE_FIELD = "file"
@@ -35,7 +36,6 @@ FORM_FIELDS = ("expiresAt", "maxViews", "password", "customCode")
 MAX_FORM_BYTES = 64 * 1024  # everything in the body but the file's bytes
 FLUSH_BYTES = 1024 * 1024  # buffered file bytes handed to a thread for writing and hashing
 MAX_FILE_NAME = 255
-DEFAULT_FILE_NAME = "download"
 _MALFORMED = "Malformed multipart/form-data body"
 
 
@@ -125,13 +125,16 @@ class MultipartUpload:
             "on_part_end": self._on_part_end,
             "on_end": self._on_end,
         }
-        self.parser = MultipartParser(boundary, callbacks)
+        try:
+            self.parser = multipart.multipart_parser(boundary, callbacks)
+        except multipart.MalformedMultipart:
+            raise MalformedBody(_MALFORMED) from None
 
     async def feed(self, chunk: bytes) -> None:
         self.body_bytes += len(chunk)
         try:
-            self.parser.write(chunk)
-        except MultipartParseError:
+            multipart.write(self.parser, chunk)
+        except multipart.MalformedMultipart:
             raise MalformedBody(_MALFORMED) from None
         file_bytes = self.file.size if self.file else 0
         if self.body_bytes - file_bytes > MAX_FORM_BYTES:

@@ -12,15 +12,15 @@ from typing import Any, Protocol
 
 from redis.exceptions import NoScriptError
 
+from admin_api.errors import Conflict, NotFound
 from admin_api.validation import NewLink
-from shared.errors import Conflict, NotFound
 from shared.keys import Keys, is_valid_code
 from shared.metrics import Metrics
 from shared.models import FILE_KIND, Field, Link, link_from_hash, now_ms
 from shared.passwords import Passwords
 from shared.scripts import ScriptRunner
 from shared.settings import Settings
-from shared.store import UNAVAILABLE
+from shared.store import REDIS_UNAVAILABLE
 
 CODE_ALPHABET = string.ascii_letters + string.digits
 GENERATED_CODE_LENGTH = 10
@@ -133,7 +133,7 @@ class Links:
                 entries = await self._pipelined(
                     ("xadd", self.keys.index, {_INDEX_CODE: codes[i]}) for i in pending
                 )
-            except UNAVAILABLE as exc:
+            except REDIS_UNAVAILABLE as exc:
                 for i in pending:
                     outcomes[i] = exc
                 break
@@ -155,7 +155,7 @@ class Links:
                 replies = await self._pipelined(
                     ("evalsha", sha, 1, key, *args) for key, args in calls
                 )
-            except UNAVAILABLE as exc:
+            except REDIS_UNAVAILABLE as exc:
                 for i, _ in sent:
                     outcomes[i] = exc
                 break
@@ -165,7 +165,7 @@ class Links:
                 if isinstance(reply, NoScriptError):  # the script did not run: safe to resend
                     try:
                         reply = await self.scripts.run("create_link", [key], args)
-                    except UNAVAILABLE as exc:
+                    except REDIS_UNAVAILABLE as exc:
                         reply = exc
                 if isinstance(reply, BaseException):
                     outcomes[i] = reply
@@ -180,7 +180,7 @@ class Links:
             if unused:
                 # Best effort: an entry left behind names a link of another second, and
                 # listing drops it when it passes.
-                with contextlib.suppress(*UNAVAILABLE):
+                with contextlib.suppress(*REDIS_UNAVAILABLE):
                     await self.redis.xdel(self.keys.index, *unused)
             pending = retry
         for i in pending:

@@ -19,6 +19,7 @@ from redirector import pages, password
 from redirector.handlers import follow, http_error
 from redirector.hotpath import PLACEHOLDER, HotPath
 from redirector.pipeline import ScriptPipeline
+from redirector.recording import DayKeys, Recording, ServiceTotals
 from redirector.resolver import Resolver
 from redirector.responses import Responder, always_on_headers
 from redirector.services import Services
@@ -64,23 +65,36 @@ def create_app(settings: Settings) -> Starlette:
                 timeout=timeout,
                 on_batch=metrics.batch_sizes().observe,
             )
+        days = DayKeys(keys)
+        recording = Recording(
+            keys, days, enabled=settings.record_stats, totals_in_script=not settings.redis_cluster
+        )
+        totals = None
+        if settings.record_stats:
+            totals = ServiceTotals(redis, days, timeout=settings.redis_timeout_ms / 1000)
+        cluster_totals = totals if settings.redis_cluster else None
         found = Services(
             settings=settings,
             redis=redis,
             keys=keys,
             scripts=runner,
             metrics=metrics,
-            resolver=Resolver(resolving, keys, settings),
+            resolver=Resolver(resolving, recording, settings, cluster_totals),
             responder=Responder(settings),
             passwords=Passwords(settings.argon2_profile, settings.hash_threads),
+            totals=totals,
         )
         app.state.services = found
         redirect = found.responder.redirect(PLACEHOLDER)
-        app.hot_path = HotPath(found.resolver.call, metrics, redirect, always_on)
+        app.hot_path = HotPath(
+            found.resolver.call, metrics, redirect, always_on, record=settings.record_stats
+        )
         try:
             yield
         finally:
             app.hot_path = None
+            if totals is not None:
+                await totals.drain()
             metrics.close()
             found.passwords.close()
             if isinstance(resolving, ScriptPipeline):

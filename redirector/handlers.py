@@ -10,7 +10,7 @@ from redirector import previews
 from redirector.services import services
 from shared.keys import is_valid_code
 from shared.scripts import ResolveMode
-from shared.store import UNAVAILABLE
+from shared.store import REDIS_UNAVAILABLE
 
 
 async def follow(request: Request) -> Response:
@@ -20,13 +20,15 @@ async def follow(request: Request) -> Response:
     responder = found.responder
     code = request.path_params["code"]
     if not is_valid_code(code):
+        if request.method == "GET" and found.totals is not None:
+            found.totals.add("n")  # no script call to count it in: see redirector/recording.py
         return responder.not_found(request)
     if previews.request_is_preview(request):
         return await previews.preview_response(request, code)
     mode = ResolveMode.PEEK if request.method == "HEAD" else ResolveMode.COUNT
     try:
         resolution = await found.resolver.resolve_once(request, code, mode)
-    except UNAVAILABLE as exc:
+    except REDIS_UNAVAILABLE as exc:
         found.metrics.redis_error(exc)
         found.metrics.resolved("unavailable")
         return responder.unavailable(request)

@@ -12,7 +12,7 @@ from starlette.routing import Route
 from shared.errors import error_body, json_response
 from shared.metrics import Metrics
 from shared.settings import Settings
-from shared.store import UNAVAILABLE
+from shared.store import REDIS_UNAVAILABLE
 
 PROMETHEUS = "text/plain; version=0.0.4; charset=utf-8"
 
@@ -42,7 +42,7 @@ async def readyz(request: Request) -> Response:
     try:
         async with asyncio.timeout(found.settings.redis_timeout_ms / 1000):
             await found.redis.ping()
-    except UNAVAILABLE:
+    except REDIS_UNAVAILABLE:
         body = error_body(503, "Redis is not answering")
         return json_response(503, body, {"Retry-After": "1"})
     return json_response(200, {"status": "ready"})

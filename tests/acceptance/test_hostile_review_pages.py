@@ -10,6 +10,7 @@ import pytest
 from tests.acceptance.stacks import Stack
 from tests.uploads import CONTENT_TYPE, FilePart, multipart
 
+
 def upload(stack: Stack, part: FilePart) -> dict[str, Any]:
     response = stack.admin(
         "POST", "/api/v1/files", content=multipart(part), headers={"Content-Type": CONTENT_TYPE}
