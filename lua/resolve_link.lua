@@ -134,6 +134,7 @@ if stats then
   if device ~= 'd' and device ~= 'm' and device ~= 't' then device = 'o' end
   redis.call('HINCRBY', stats, 'd' .. device, 1)
   expire_with_link(stats)
+  if max_views and views >= max_views then expire_with_link(previews) end -- the retention too
   total('v')
 end
 return {0, target, f[7], f[8], f[9], f[10]}

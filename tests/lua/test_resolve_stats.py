@@ -274,6 +274,21 @@ def test_stats_keys_expire_with_the_link(
 
     assert 0 < redis_sync.pttl(link) <= RETENTION_SECONDS * 1000
     assert 0 < redis_sync.pttl(stats) <= RETENTION_SECONDS * 1000
+    assert 0 < redis_sync.pttl(previews) <= RETENTION_SECONDS * 1000
+
+
+def test_the_last_view_of_a_link_without_expiry_gives_its_previews_the_retention(
+    lua: Lua, family: tuple[str, str, str, str], redis_sync: redis.Redis
+) -> None:
+    link, stats, previews, _ = family
+    _store(redis_sync, link, m=1)
+    _resolve(lua, family, ResolveMode.PREVIEW)
+    assert redis_sync.pttl(previews) == -1
+
+    _resolve(lua, family)
+
+    for key in (link, stats, previews):
+        assert 0 < redis_sync.pttl(key) <= RETENTION_SECONDS * 1000
 
 
 def test_stats_of_a_link_without_ttl_have_none_either(
