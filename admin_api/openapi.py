@@ -112,7 +112,32 @@ def _link_request(now: datetime) -> dict[str, Any]:
             "maxViews": {"type": ["integer", "null"], "minimum": 1, "maximum": 2147483647},
             "password": {"type": ["string", "null"], "minLength": 1, "maxLength": 1024},
             "customCode": {"type": ["string", "null"], "pattern": CODE_SCHEMA_PATTERN},
+            "tags": TAGS,
+            "clickToOpen": {
+                "type": ["boolean", "null"],
+                "description": 'true: a person must click "Open link" first; the view is '
+                "counted on that click",
+            },
         },
+    }
+
+
+def _link_change(now: datetime) -> dict[str, Any]:
+    """PATCH: any of the create fields but customCode; null clears (targetUrl excepted)."""
+    fields = _link_request(now)["properties"]
+    return {
+        "type": "object",
+        "minProperties": 1,
+        "description": "At least one of the fields; a body naming none answers 400 Nothing to "
+        "change. targetUrl cannot be set on a file link.",
+        "properties": {
+            name: fields[name]
+            for name in ("targetUrl", "expiresAt", "maxViews", "password", "tags", "clickToOpen")
+        },
+        "anyOf": [
+            {"required": [name]}
+            for name in ("targetUrl", "expiresAt", "maxViews", "password", "tags", "clickToOpen")
+        ],
     }
 
 
@@ -139,6 +164,12 @@ def _file_request(now: datetime) -> dict[str, Any]:
             },
             "password": {"type": "string", "minLength": 1, "maxLength": 1024},
             "customCode": {"type": "string", "pattern": CODE_SCHEMA_PATTERN},
+            "tags": {
+                "type": "string",
+                "pattern": "^[a-z0-9_-]{1,32}(,[a-z0-9_-]{1,32}){0,9}$",
+                "description": "Comma-separated tags",
+            },
+            "clickToOpen": {"type": "string", "enum": ["true", "false"]},
         },
     }
 
@@ -164,6 +195,36 @@ def _year_at_least(year: int) -> str:
     return f"^({'|'.join(alternatives)})-"
 
 
+TAG_PATTERN = "^[a-z0-9_-]{1,32}$"
+TAGS = {
+    "type": ["array", "null"],
+    "maxItems": 10,
+    "uniqueItems": True,
+    "items": {"type": "string", "pattern": TAG_PATTERN},
+    "description": "At most 10 tags; duplicates are dropped",
+}
+IDEMPOTENCY_KEY = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "description": "1 to 255 printable ASCII characters, scoped to the API key, kept 24 hours: "
+    "the same key with the same body replays the first answer",
+    "schema": {"type": "string", "pattern": "^[\\x21-\\x7e]([\\x20-\\x7e]{0,253}[\\x21-\\x7e])?$"},
+}
+REPLAYED = {
+    "Idempotent-Replayed": {
+        "description": "`true` on a replayed answer",
+        "required": False,
+        "schema": {"type": "string", "const": "true"},
+    }
+}
+IDEMPOTENCY_CONFLICT = _response("A request with this Idempotency-Key is in progress", "Error")
+IDEMPOTENCY_MISMATCH = _response("Idempotency-Key was used with a different request", "Error")
+TAG_QUERY = {
+    "name": "tag",
+    "in": "query",
+    "schema": {"type": "string", "pattern": TAG_PATTERN},
+}
+
 LINK = {
     "type": "object",
     "required": [
@@ -179,6 +240,8 @@ LINK = {
         "status",
         "createdAt",
         "lastViewedAt",
+        "tags",
+        "clickToOpen",
     ],
     "properties": {
         "shortCode": {"type": "string", "pattern": CODE_SCHEMA_PATTERN},
@@ -193,6 +256,8 @@ LINK = {
         "status": {"type": "string", "enum": ["active", "expired", "exhausted", "revoked"]},
         "createdAt": {"type": "string", "format": "date-time"},
         "lastViewedAt": _NULLABLE_DATE_TIME,
+        "tags": {"type": "array", "items": {"type": "string", "pattern": TAG_PATTERN}},
+        "clickToOpen": {"type": "boolean"},
         "fileName": {"type": "string"},
         "fileSize": {"type": "integer", "minimum": 0},
         "contentType": {"type": "string"},
@@ -291,13 +356,19 @@ def _paths() -> dict[str, Any]:
         "/api/v1/links": {
             "post": {
                 "summary": "Create a short link",
+                "parameters": [IDEMPOTENCY_KEY],
                 "requestBody": _json_body("CreateLinkRequestDto"),
                 "responses": _protected(
                     {
-                        "201": _response("Created", "Link", LOCATION),
+                        "201": _response("Created", "Link", {**LOCATION, **REPLAYED}),
                         "400": BAD_BODY,
-                        "409": _response("customCode is taken", "Error"),
+                        "409": _response(
+                            "customCode is taken, or a request with this Idempotency-Key is "
+                            "in progress",
+                            "Error",
+                        ),
                         "413": TOO_LARGE,
+                        "422": IDEMPOTENCY_MISMATCH,
                     },
                     writes=True,
                 ),
@@ -316,24 +387,56 @@ def _paths() -> dict[str, Any]:
                         "description": "nextCursor of the previous page",
                         "schema": {"type": "string", "pattern": CURSOR_PATTERN},
                     },
+                    {**TAG_QUERY, "description": "Only links carrying this tag"},
                 ],
                 "responses": _protected(
                     {
                         "200": _response("A page of links", "LinkPage"),
-                        "400": _response("Bad limit or cursor", "ValidationError"),
+                        "400": _response("Bad limit, cursor or tag", "ValidationError"),
                     }
+                ),
+            },
+            "delete": {
+                "summary": "Delete every link carrying a tag (load-test teardown)",
+                "description": "Safe to run again after an interruption: it finishes the job.",
+                "parameters": [{**TAG_QUERY, "required": True}],
+                "responses": _protected(
+                    {
+                        "200": _response("How many links were deleted", "DeletedCount"),
+                        "400": _response("No tag, or a bad one", "ValidationError"),
+                    },
+                    writes=True,
+                ),
+            },
+        },
+        "/api/v1/links/revoke": {
+            "post": {
+                "summary": "Revoke every link carrying a tag",
+                "requestBody": _json_body("RevokeByTagRequest"),
+                "responses": _protected(
+                    {
+                        "200": _response("How many links this call revoked", "RevokedCount"),
+                        "400": BAD_BODY,
+                        "413": TOO_LARGE,
+                    },
+                    writes=True,
                 ),
             },
         },
         "/api/v1/links/batch": {
             "post": {
                 "summary": "Create up to 1000 links, each on its own",
+                "parameters": [IDEMPOTENCY_KEY],
                 "requestBody": _json_body("BatchRequest"),
                 "responses": _protected(
                     {
-                        "200": _response("One result per item, in request order", "BatchResponse"),
+                        "200": _response(
+                            "One result per item, in request order", "BatchResponse", REPLAYED
+                        ),
                         "400": BAD_BODY,
+                        "409": IDEMPOTENCY_CONFLICT,
                         "413": _response("Body over 4 MiB", "Error"),
+                        "422": IDEMPOTENCY_MISMATCH,
                     },
                     writes=True,
                 ),
@@ -344,6 +447,33 @@ def _paths() -> dict[str, Any]:
                 "summary": "A link with its views and status as of now",
                 "parameters": [CODE_PARAMETER],
                 "responses": _protected({"200": _response("The link", "Link"), "404": NOT_FOUND}),
+            },
+            "patch": {
+                "summary": "Change a link in one atomic step; its key TTL is recomputed",
+                "description": "A link expired or exhausted but still held becomes active again "
+                "when the change gives it room; views counted so far are kept.",
+                "parameters": [CODE_PARAMETER],
+                "requestBody": _json_body("UpdateLinkRequest"),
+                "responses": _protected(
+                    {
+                        "200": _response("The changed link", "Link"),
+                        "400": _response(
+                            "Validation failed, nothing to change, or not a JSON object",
+                            "ValidationError",
+                        ),
+                        "404": NOT_FOUND,
+                        "409": _response("A revoked link cannot be changed", "Error"),
+                        "413": TOO_LARGE,
+                    },
+                    writes=True,
+                ),
+            },
+            "delete": {
+                "summary": "Delete a link, its stats and its file now; the code is free again",
+                "parameters": [CODE_PARAMETER],
+                "responses": _protected(
+                    {"204": _response("Deleted"), "404": NOT_FOUND}, writes=True
+                ),
             },
         },
         "/api/v1/links/{code}/revoke": {
@@ -387,6 +517,7 @@ def _paths() -> dict[str, Any]:
         "/api/v1/files": {
             "post": {
                 "summary": "Upload a file and create a download link to it",
+                "parameters": [IDEMPOTENCY_KEY],
                 "description": "The file is streamed to disk, never held whole in memory. "
                 "Form fields may come before or after the file part.",
                 "requestBody": {
@@ -400,17 +531,22 @@ def _paths() -> dict[str, Any]:
                 },
                 "responses": _protected(
                     {
-                        "201": _response("Created; kind is file", "Link", LOCATION),
+                        "201": _response("Created; kind is file", "Link", {**LOCATION, **REPLAYED}),
                         "400": _response(
                             "Validation failed (a missing or empty file included), "
                             "or the body is not multipart/form-data",
                             "ValidationError",
                         ),
-                        "409": _response("customCode is taken", "Error"),
+                        "409": _response(
+                            "customCode is taken, or a request with this Idempotency-Key is "
+                            "in progress",
+                            "Error",
+                        ),
                         "413": _response(
                             "File over SECURELINK_MAX_UPLOAD_BYTES, or form fields over 64 KiB",
                             "Error",
                         ),
+                        "422": IDEMPOTENCY_MISMATCH,
                     },
                     writes=True,
                 ),
@@ -531,6 +667,22 @@ def openapi_document(settings: Settings, now: datetime | None = None) -> dict[st
             "schemas": {
                 "CreateLinkRequestDto": _link_request(now or datetime.now(UTC)),
                 "CreateFileRequest": _file_request(now or datetime.now(UTC)),
+                "UpdateLinkRequest": _link_change(now or datetime.now(UTC)),
+                "RevokeByTagRequest": {
+                    "type": "object",
+                    "required": ["tag"],
+                    "properties": {"tag": {"type": "string", "pattern": TAG_PATTERN}},
+                },
+                "RevokedCount": {
+                    "type": "object",
+                    "required": ["revoked"],
+                    "properties": {"revoked": {"type": "integer", "minimum": 0}},
+                },
+                "DeletedCount": {
+                    "type": "object",
+                    "required": ["deleted"],
+                    "properties": {"deleted": {"type": "integer", "minimum": 0}},
+                },
                 "Link": LINK,
                 "LinkPage": {
                     "type": "object",
