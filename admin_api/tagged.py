@@ -3,7 +3,8 @@
 Each tag has a sorted set of the codes carrying it, scored by creation (ms), under a hash tag
 of its own: on Redis Cluster it lives in one slot while its links are spread over all of them,
 so a set is read in chunks and each chunk's links are handled by one pipeline of single-slot
-script calls, never by one script across slots. A set may hold codes whose link has gone or
+script calls (concurrent calls on a cluster, whose client refuses scripts in pipelines), never
+by one script across slots. A set may hold codes whose link has gone or
 no longer carries the tag (members are added before the link is written and removed after it
 ends); every reader passes over them by checking the link itself.
 
@@ -14,6 +15,8 @@ finishes the job: revoking and deleting by tag are both safe to repeat.
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Sequence
 from typing import Any
 
 from admin_api.links import FileTracker, Links, pairs_of
@@ -59,15 +62,27 @@ async def tag_page(
             return items, None
 
 
-def _script(links: Links, name: str) -> str:
+async def _run_many(
+    links: Links, name: str, calls: Sequence[tuple[Sequence[str], Sequence[Any]]]
+) -> list[Any]:
+    """One script call per link: a pipeline on a single server; on a cluster (whose client
+    refuses scripts in pipelines) concurrent calls, each routed to its link's node."""
+    if links.settings.redis_cluster:
+        return list(
+            await asyncio.gather(*(links.scripts.run(name, keys, args) for keys, args in calls))
+        )
     # EVAL, not EVALSHA, in a pipeline: a NOSCRIPT there would fail the chunk's calls.
-    return links.scripts.scripts[name].source.decode()
+    source = links.scripts.scripts[name].source.decode()
+    pipe = links.redis.pipeline(transaction=False)
+    for keys, args in calls:
+        pipe.eval(source, len(keys), *keys, *args)
+    replies: list[Any] = await pipe.execute()
+    return replies
 
 
 async def revoke_tagged(links: Links, tag: str) -> int:
     """Revoke every link carrying the tag; how many this call revoked."""
     key = links.keys.tag(tag)
-    source = _script(links, "revoke_link")
     retention = links.settings.retention_seconds
     revoked = 0
     start = 0
@@ -76,11 +91,8 @@ async def revoke_tagged(links: Links, tag: str) -> int:
         codes = [member.decode() for member in members]
         if not codes:
             return revoked
-        pipe = links.redis.pipeline(transaction=False)
-        for code in codes:
-            family = links.keys.link_family(code)
-            pipe.eval(source, len(family), *family, retention, "", tag)
-        replies: list[Any] = await pipe.execute()
+        calls = [(links.keys.link_family(code), [retention, "", tag]) for code in codes]
+        replies = await _run_many(links, "revoke_link", calls)
         revoked += sum(1 for reply in replies if reply and reply[0] == 1)
         start += len(codes)
 
@@ -88,18 +100,14 @@ async def revoke_tagged(links: Links, tag: str) -> int:
 async def delete_tagged(links: Links, tag: str, tracker: FileTracker | None) -> int:
     """Delete every link carrying the tag, with its keys, file and other tags' entries."""
     key = links.keys.tag(tag)
-    source = _script(links, "delete_link")
     deleted = 0
     while True:
         members: list[bytes] = await links.redis.zrange(key, 0, CHUNK - 1)
         if not members:
             return deleted
         codes = [member.decode() for member in members]
-        pipe = links.redis.pipeline(transaction=False)
-        for code in codes:
-            owned = links.keys.owned_keys(code)
-            pipe.eval(source, len(owned), *owned, tag)
-        replies: list[Any] = await pipe.execute()
+        calls = [(links.keys.owned_keys(code), [tag]) for code in codes]
+        replies = await _run_many(links, "delete_link", calls)
         ended = [
             (code, pairs_of(reply)) for code, reply in zip(codes, replies, strict=True) if reply
         ]
