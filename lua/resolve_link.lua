@@ -75,17 +75,6 @@ if max_views and views >= max_views then total('g') return {3} end
 
 local day = math.floor(now / 86400000)
 
--- A day's first count drops the days that left the 90-day window: once a day per link.
-local function count_day(key)
-  if redis.call('HINCRBY', key, day, 1) == 1 then
-    local first = day - KEEP_DAYS + 1
-    for _, name in ipairs(redis.call('HKEYS', key)) do
-      local old = tonumber(name)
-      if old and old < first then redis.call('HDEL', key, name) end
-    end
-  end
-end
-
 -- Stats keys end when the link hash does (the same PTTL), or never when it never does.
 local function expire_with_link(key)
   local ttl = redis.call('PTTL', link)
@@ -97,11 +86,24 @@ local function expire_with_link(key)
   end
 end
 
+-- A day's first count (the key's first ever, too) drops the days that left the 90-day window
+-- and gives the key the link's TTL: once a day per link, not on every view. Revoking and the
+-- last allowed view set the TTL themselves.
+local function count_day(key)
+  if redis.call('HINCRBY', key, day, 1) == 1 then
+    local first = day - KEEP_DAYS + 1
+    for _, name in ipairs(redis.call('HKEYS', key)) do
+      local old = tonumber(name)
+      if old and old < first then redis.call('HDEL', key, name) end
+    end
+    expire_with_link(key)
+  end
+end
+
 if peeking or mode == '3' then
   if mode == '3' and stats then
     count_day(previews)
     redis.call('HINCRBY', previews, 't', 1)
-    expire_with_link(previews)
     total('p')
   end
   local kind, name, size, ctype = f[7] or false, f[8] or false, f[9] or false, f[10] or false
@@ -126,19 +128,22 @@ end
 if stats then
   count_day(stats)
   local host = ARGV[4] or ''
-  if host ~= '' and host ~= '*' and redis.call('HEXISTS', stats, 'r' .. host) == 0 then
+  local field = 'r' .. host
+  if redis.call('HINCRBY', stats, field, 1) == 1 and host ~= '' and host ~= '*' then
     -- A new host: held while there is room, else counted as other, so memory stays bounded.
-    if tonumber(redis.call('HGET', stats, 'h') or 0) < MAX_HOSTS then
-      redis.call('HINCRBY', stats, 'h', 1)
-    else
-      host = '*'
+    if redis.call('HINCRBY', stats, 'h', 1) > MAX_HOSTS then
+      redis.call('HDEL', stats, field)
+      redis.call('HINCRBY', stats, 'h', -1)
+      redis.call('HINCRBY', stats, 'r*', 1)
     end
   end
-  redis.call('HINCRBY', stats, 'r' .. host, 1)
   local device = ARGV[5]
   if device ~= 'd' and device ~= 'm' and device ~= 't' then device = 'o' end
   redis.call('HINCRBY', stats, 'd' .. device, 1)
-  expire_with_link(stats)
+  if max_views and views >= max_views then -- the retention: the link's, now
+    expire_with_link(stats)
+    expire_with_link(previews)
+  end
   total('v')
 end
 return {0, target, f[7], f[8], f[9], f[10]}

@@ -7,6 +7,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from redirector import previews
+from redirector.prefetch import is_prefetch
 from redirector.services import services
 from shared.keys import is_valid_code
 from shared.scripts import ResolveMode
@@ -23,6 +24,9 @@ async def follow(request: Request) -> Response:
         if request.method == "GET" and found.totals is not None:
             found.totals.add("n")  # no script call to count it in: see redirector/recording.py
         return responder.not_found(request)
+    if request.method == "GET" and is_prefetch(request.headers.items()):
+        found.metrics.resolved("prefetch")
+        return responder.prefetch_declined(request)
     if previews.request_is_preview(request):
         return await previews.preview_response(request, code)
     mode = ResolveMode.PEEK if request.method == "HEAD" else ResolveMode.COUNT

@@ -14,6 +14,7 @@ from time import perf_counter
 from starlette.responses import Response
 from starlette.types import Message, Scope, Send
 
+from redirector.prefetch import PURPOSE_HEADERS
 from redirector.previews import is_preview_bot
 from redirector.resolver import RESOLVED, ResolveCall, is_file_reply, is_view_limited
 from redirector.visitors import device_class, referrer_host
@@ -89,6 +90,8 @@ class HotPath:
                 user_agent = value.decode("latin-1")
             elif name == b"referer":
                 referer = value.decode("latin-1")
+            elif name in PURPOSE_HEADERS and mode is ResolveMode.COUNT:
+                return False  # a prefetch, perhaps: the app declines it, counting nothing
         if user_agent and is_preview_bot(user_agent):
             return False  # previews count no view and answer pages of their own
         visitor = None

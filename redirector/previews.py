@@ -107,7 +107,8 @@ async def preview_response(request: Request, code: str) -> Response:
     except REDIS_UNAVAILABLE:
         return responder.unavailable(request)
     found.metrics.resolved("preview")
-    if shows_target or resolution.status not in (ResolveStatus.OK, ResolveStatus.PASSWORD_REQUIRED):
+    hidden = (ResolveStatus.OK, ResolveStatus.PASSWORD_REQUIRED, ResolveStatus.CLICK_REQUIRED)
+    if shows_target or resolution.status not in hidden:
         return responder.outcome(request, resolution)
     return neutral_page(responder.always_on)
 
