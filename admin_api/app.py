@@ -13,7 +13,7 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Mount, Route
+from starlette.routing import Mount, Route, Router
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from admin_api.apikeys import ApiKeys, validate_key_request
@@ -356,9 +356,13 @@ def create_app(settings: Settings) -> Starlette:
     routes = [
         *health.ROUTES,
         Route("/openapi.json", openapi, methods=["GET"]),
-        Mount("/api/v1", routes=API_ROUTES, middleware=[Middleware(RequireApiKey)]),
+        Mount(
+            "/api/v1",
+            app=Router(API_ROUTES, redirect_slashes=False),
+            middleware=[Middleware(RequireApiKey)],
+        ),
     ]
-    return Starlette(
+    app = Starlette(
         routes=routes,
         middleware=[
             Middleware(RequestTimer, metrics=metrics, routes=routes),
@@ -368,6 +372,10 @@ def create_app(settings: Settings) -> Starlette:
         exception_handlers=handlers,
         lifespan=lifespan,
     )
+    # "/api/v1" and "/api/v1/links/" are no routes: 404, not a 307 to a URL built from the Host
+    # header (which a client or a proxy in between chooses).
+    app.router.redirect_slashes = False
+    return app
 
 
 def factory() -> Starlette:

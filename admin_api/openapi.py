@@ -10,8 +10,12 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+import msgspec
+
+from admin_api.stats import CSV, LinkStats, ServiceStats
 from shared.keys import CODE_PATTERN
 from shared.settings import Settings
+from shared.stats import KEEP_DAYS
 
 # A JSON Schema pattern may match anywhere: shared/keys.py's regex, anchored.
 CODE_SCHEMA_PATTERN = f"^{CODE_PATTERN.pattern}$"
@@ -318,6 +322,35 @@ LOCATION = {"Location": _header("/api/v1/links/{shortCode}")}
 PUBLIC: list[dict[str, list[str]]] = []  # no security requirement
 
 
+def _stats_parameters(default_days: int) -> list[dict[str, Any]]:
+    days = {"type": "integer", "minimum": 1, "maximum": KEEP_DAYS, "default": default_days}
+    output = {"type": "string", "enum": ["json", "csv"], "default": "json"}
+    return [
+        {"name": "days", "in": "query", "required": False, "schema": days,
+         "description": "UTC days of the window, ending today"},
+        {"name": "format", "in": "query", "required": False, "schema": output,
+         "description": "csv: a header row, then one row a day, oldest first"},
+    ]  # fmt: skip
+
+
+def _stats_response(description: str, schema: str) -> dict[str, Any]:
+    return {
+        "description": description,
+        "content": {
+            "application/json": {"schema": _ref(schema)},
+            CSV: {"schema": {"type": "string"}},
+        },
+    }
+
+
+def _stats_schemas() -> dict[str, Any]:
+    """LinkStats and ServiceStats as msgspec describes them: the wire models are the schema."""
+    _, components = msgspec.json.schema_components(
+        [LinkStats, ServiceStats], ref_template="#/components/schemas/{name}"
+    )
+    return components
+
+
 def _paths() -> dict[str, Any]:
     return {
         "/api/v1/links": {
@@ -449,6 +482,35 @@ def _paths() -> dict[str, Any]:
                 "parameters": [CODE_PARAMETER],
                 "responses": _protected(
                     {"200": _response("The revoked link", "Link"), "404": NOT_FOUND}, writes=True
+                ),
+            },
+        },
+        "/api/v1/links/{code}/stats": {
+            "get": {
+                "summary": "A link's views and previews by UTC day, its referrers and devices",
+                "description": "Every day of the window, oldest first, zeros included. "
+                "Readable while the link is held (its retention too); gone with the link.",
+                "parameters": [CODE_PARAMETER, *_stats_parameters(30)],
+                "responses": _protected(
+                    {
+                        "200": _stats_response("The link's stats", "LinkStats"),
+                        "400": _response("days or format out of range", "ValidationError"),
+                        "404": NOT_FOUND,
+                    }
+                ),
+            },
+        },
+        "/api/v1/stats": {
+            "get": {
+                "summary": "The whole service's views, previews, 404s and 410s by UTC day",
+                "parameters": _stats_parameters(7),
+                "responses": _protected(
+                    {
+                        "200": _stats_response(
+                            "Every day of the window, oldest first", "ServiceStats"
+                        ),
+                        "400": _response("days or format out of range", "ValidationError"),
+                    }
                 ),
             },
         },
@@ -673,6 +735,7 @@ def openapi_document(settings: Settings, now: datetime | None = None) -> dict[st
                     "required": ["items"],
                     "properties": {"items": {"type": "array", "items": _ref("ApiKey")}},
                 },
+                **_stats_schemas(),
                 "Error": _error(),
                 "ValidationError": _error(with_errors=True),
             },

@@ -15,7 +15,8 @@ from shared.store import REDIS_UNAVAILABLE
 
 
 async def follow(request: Request) -> Response:
-    """GET counts one view; HEAD answers the same, counting nothing."""
+    """GET counts one view; HEAD answers the same, counting nothing (a view-limited url link
+    answers the neutral page instead of its redirect)."""
     found = services(request)
     responder = found.responder
     code = request.path_params["code"]
@@ -36,6 +37,9 @@ async def follow(request: Request) -> Response:
         found.metrics.resolved("unavailable")
         return responder.unavailable(request)
     found.metrics.resolved(resolution.status.name.lower())
+    if mode is ResolveMode.PEEK and resolution.view_limited and not resolution.is_file:
+        # Its target must not be read without spending a view: HEAD sees the neutral page.
+        return previews.neutral_page(responder.always_on)
     return responder.outcome(request, resolution)
 
 

@@ -38,6 +38,7 @@ class Resolution:
     file_size: int | None = None
     content_type: str | None = None
     password_hash: str | None = None
+    view_limited: bool = False  # known in peek and preview modes only
 
 
 def _text(value: Any) -> str | None:
@@ -50,6 +51,11 @@ _FILE_KIND = FILE_KIND.encode()
 def is_file_reply(reply: list[Any]) -> bool:
     """True when an OK reply is a file link's (its kind field says so)."""
     return len(reply) > ResolveReply.KIND and reply[ResolveReply.KIND] == _FILE_KIND
+
+
+def is_view_limited(reply: list[Any]) -> bool:
+    """True when a peek reply is a link with maxViews (peek and preview modes carry it)."""
+    return len(reply) > ResolveReply.VIEW_LIMITED and bool(reply[ResolveReply.VIEW_LIMITED])
 
 
 def parse(reply: list[Any]) -> Resolution:
@@ -68,6 +74,7 @@ def parse(reply: list[Any]) -> Resolution:
         file_size=int(size) if size is not None else None,
         content_type=_text(reply[ResolveReply.CONTENT_TYPE]),
         password_hash=_text(reply[ResolveReply.PASSWORD_HASH]),
+        view_limited=bool(reply[ResolveReply.VIEW_LIMITED]),
     )
 
 

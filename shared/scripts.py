@@ -50,6 +50,7 @@ class ResolveReply(enum.IntEnum):
     FILE_SIZE = 4
     CONTENT_TYPE = 5
     PASSWORD_HASH = 6
+    VIEW_LIMITED = 7  # peek and preview modes only: 1 when the link has maxViews
 
 
 class ResolveMode(enum.IntEnum):
