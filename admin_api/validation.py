@@ -12,7 +12,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from admin_api.errors import ValidationFailed
 from shared.keys import is_valid_code
-from shared.urls import ascii_url
+from shared.urls import ascii_netloc, ascii_url
 
 MAX_URL_LENGTH = 2048
 MAX_VIEWS = 2**31 - 1
@@ -109,7 +109,7 @@ def normalize_url(raw: str) -> str | None:
         return None
     try:
         parts = urlsplit(raw)
-        port = parts.port
+        parts.port  # noqa: B018 - raises for a port that is not a number up to 65535
     except ValueError:
         return None
     host = parts.hostname
@@ -118,15 +118,8 @@ def normalize_url(raw: str) -> str | None:
     # user-info lets "https://trusted.example@evil.example" look like the trusted host.
     if "@" in parts.netloc or parts.password is not None:
         return None
-    if host.isascii():
-        netloc = parts.netloc
-    else:
-        try:
-            ascii_host = host.encode("idna").decode("ascii")
-        except UnicodeError:
-            return None
-        netloc = ascii_host if port is None else f"{ascii_host}:{port}"
-    if not re.fullmatch(r"[A-Za-z0-9.\-_\[\]:]+", netloc):
+    netloc = ascii_netloc(parts.netloc)
+    if netloc is None:
         return None
     # Location is sent as Latin-1: the stored URL is ASCII, so following it cannot fail.
     try:

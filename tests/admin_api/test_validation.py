@@ -72,6 +72,30 @@ def test_unicode_host_is_stored_in_punycode(admin_client: TestClient) -> None:
     assert response.json()["targetUrl"] == "https://xn--bcher-kva.example/a"
 
 
+@pytest.mark.parametrize(
+    ("typed", "stored"),
+    [
+        # UTS-46 non-transitional, as browsers: not the IDNA 2003 strasse.de, fass.de, σ.gr.
+        ("https://straße.de/", "https://xn--strae-oqa.de/"),
+        ("https://faß.de/", "https://xn--fa-hia.de/"),
+        ("https://ς.gr/", "https://xn--3xa.gr/"),
+        ("https://Bücher.DE:8443/x", "https://xn--bcher-kva.de:8443/x"),
+        ("https://l·l.cat/", "https://xn--ll-0ea.cat/"),
+        ("https://xn--strae-oqa.de/", "https://xn--strae-oqa.de/"),
+        ("https://Example.COM./a", "https://Example.COM./a"),
+        ("https://_dmarc.example/", "https://_dmarc.example/"),
+        ("https://[::1]:8080/", "https://[::1]:8080/"),
+    ],
+)
+def test_hosts_are_stored_as_browsers_resolve_them(
+    admin_client: TestClient, typed: str, stored: str
+) -> None:
+    response = admin_client.post("/api/v1/links", json={"targetUrl": typed})
+
+    assert response.status_code == 201, response.text
+    assert response.json()["targetUrl"] == stored
+
+
 def test_non_ascii_path_query_and_fragment_are_stored_percent_encoded(
     admin_client: TestClient,
 ) -> None:
