@@ -16,6 +16,8 @@ from shared.keys import Keys
 from shared.models import format_ms, now_ms
 
 MAX_NAME_LENGTH = 100
+# Format (bidi, zero-width), surrogate, line and paragraph separator characters.
+_FORMAT_CATEGORIES = frozenset({"Cf", "Cs", "Zl", "Zp"})
 KEY_PREFIX = "sl_"
 LAST_USE_RESOLUTION_MS = 60_000  # lastUsedAt is written at most once a minute per key and process
 _ID_ALPHABET = set("0123456789abcdef")
@@ -56,6 +58,9 @@ def validate_key_request(data: Mapping[str, Any]) -> tuple[str, bool]:
         errors.append(f"name: must be 1 to {MAX_NAME_LENGTH} characters")
     elif any(unicodedata.category(char) == "Cc" for char in name):
         errors.append("name: must not contain control characters")
+    elif any(unicodedata.category(char) in _FORMAT_CATEGORIES for char in name):
+        # a\u202eb shows as "ab" reversed: a listing of keys would lie about their names.
+        errors.append("name: must not contain format characters (bidi controls, zero-width)")
     read_only = data.get("readOnly", False)
     if read_only is None:
         read_only = False

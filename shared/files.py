@@ -12,8 +12,10 @@ STORED_NAME = re.compile(r"[0-9a-f]{32}")
 DEFAULT_CONTENT_TYPE = "application/octet-stream"
 # A file's name when the upload gave none we can use, and the download's name then.
 DEFAULT_FILE_NAME = "download"
-_TOKEN = r"[A-Za-z0-9!#$%&'*+.^_`|~-]{1,127}"
-_MEDIA_TYPE = re.compile(rf"{_TOKEN}/{_TOKEN}")
+# RFC 6838 restricted-name: a concrete type and subtype. Wildcards (`*/*`, `text/*`) are for
+# Accept ranges, never what a body is; they and other odd tokens are stored as octet-stream.
+_NAME = r"[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}"
+_MEDIA_TYPE = re.compile(rf"{_NAME}/{_NAME}")
 
 
 def files_dir(settings: Settings) -> Path:
@@ -26,6 +28,6 @@ def is_stored_name(name: str) -> bool:
 
 
 def safe_media_type(raw: str | None) -> str:
-    """`type/subtype` as RFC 9110 tokens, lowercased, without parameters; else octet-stream."""
+    """A concrete `type/subtype` (RFC 6838 names), lowercased, no parameters; else octet-stream."""
     media = (raw or "").split(";", 1)[0].strip().lower()
     return media if _MEDIA_TYPE.fullmatch(media) else DEFAULT_CONTENT_TYPE

@@ -198,6 +198,9 @@ def test_scheme_name_is_case_insensitive(stack: Stack) -> None:
     assert response.status_code == 200
 
 
+NO_FORMAT = "name: must not contain format characters (bidi controls, zero-width)"
+
+
 @pytest.mark.parametrize(
     ("body", "errors"),
     [
@@ -207,6 +210,10 @@ def test_scheme_name_is_case_insensitive(stack: Stack) -> None:
         ({"name": "x" * 101}, ["name: must be 1 to 100 characters"]),
         ({"name": 7}, ["name: must be 1 to 100 characters"]),
         ({"name": "a\nb"}, ["name: must not contain control characters"]),
+        ({"name": "a\u202eb"}, [NO_FORMAT]),
+        ({"name": "a\u200bb"}, [NO_FORMAT]),
+        ({"name": "\u2066x\u2069"}, [NO_FORMAT]),
+        ({"name": "a\u2028b"}, [NO_FORMAT]),
         ({"name": "ok", "readOnly": "yes"}, ["readOnly: must be a boolean"]),
         ({"readOnly": 1}, ["name: must not be blank", "readOnly: must be a boolean"]),
     ],

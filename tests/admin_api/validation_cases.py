@@ -125,6 +125,12 @@ MALFORMED: list[tuple[str, bytes]] = [
     ("number", b"42"),
     ("bad-utf8", b'{"targetUrl": "https://example.com/\xff"}'),
     ("trailing-garbage", b'{"targetUrl": "https://example.com/"} x'),
+    # A later value would win silently (issue 13): a name given twice is malformed.
+    ("duplicate-key", b'{"targetUrl": "https://a.example/", "targetUrl": "https://b.example/"}'),
+    (
+        "duplicate-escaped-key",
+        b'{"maxViews": 1, "\\u006daxViews": 1000, "targetUrl": "https://a.example/"}',
+    ),
 ]
 
 
