@@ -420,3 +420,90 @@ class TestPasswordBodyCap:
 def views_of(stack: Stack, code: str) -> int:
     views: int = stack.admin("GET", f"/api/v1/links/{code}").json()["views"]
     return views
+
+
+# --- 4. Unicode hosts go where a browser would go (UTS-46 non-transitional) ---------------
+
+
+class TestUnicodeHosts:
+    @pytest.mark.parametrize(
+        ("typed", "stored"),
+        [
+            ("https://stra\u00dfe.de/", "https://xn--strae-oqa.de/"),
+            ("https://fa\u00df.de/", "https://xn--fa-hia.de/"),
+            ("https://\u03c2.gr/", "https://xn--3xa.gr/"),
+        ],
+    )
+    def test_a_unicode_host_is_stored_as_browsers_resolve_it(
+        self, stack: Stack, typed: str, stored: str
+    ) -> None:
+        link = stack.create_link(targetUrl=typed)
+
+        assert link["targetUrl"] == stored
+        assert stack.visit("GET", f"/{link['shortCode']}").headers["location"] == stored
+
+    @pytest.mark.parametrize(
+        "target",
+        [
+            "https://-a.example/",
+            "https://a-.example/",
+            "https://xn--.example/",
+            "https://xn--zz-.example/",
+            "https://example.com:0/",
+            "https://[::1]x/",
+            "https://.../",
+            "https://x\u00b7y.com/",
+            "https://\u0967\u0968.com/",
+        ],
+    )
+    def test_a_host_no_browser_would_resolve_is_refused(self, stack: Stack, target: str) -> None:
+        response = stack.create(targetUrl=target)
+
+        assert response.status_code == 400
+        assert response.json()["errors"] == ["targetUrl: must be a valid URL"]
+
+
+# --- 9 (part). Key names, duplicate JSON members, wildcard content types ------------------
+
+
+class TestSmallerOnes:
+    @pytest.mark.parametrize("name", ["a\u202eb", "a\u200bb", "\u2066x\u2069"])
+    def test_a_key_name_with_bidi_or_format_characters_is_refused(
+        self, stack: Stack, name: str
+    ) -> None:
+        response = stack.admin("POST", "/api/v1/keys", json={"name": name})
+
+        assert response.status_code == 400
+        assert response.json()["errors"] == [
+            "name: must not contain format characters (bidi controls, zero-width)"
+        ]
+
+    def test_a_duplicate_json_member_is_a_malformed_body_and_creates_nothing(
+        self, stack: Stack
+    ) -> None:
+        body = b'{"targetUrl": "https://a.example/", "targetUrl": "https://b.example/"}'
+        before = stack.admin("GET", "/api/v1/links").json()
+
+        response = stack.admin(
+            "POST", "/api/v1/links", content=body, headers={"Content-Type": "application/json"}
+        )
+
+        assert response.status_code == 400
+        assert response.json() == {
+            "status": 400,
+            "error": "Bad Request",
+            "message": "Malformed JSON body",
+        }
+        assert stack.admin("GET", "/api/v1/links").json() == before
+
+    @pytest.mark.parametrize("sent", ["*/*", "text/*", "*/html"])
+    def test_a_wildcard_content_type_is_stored_and_served_as_octet_stream(
+        self, stack: Stack, sent: str
+    ) -> None:
+        upload = stack.admin("POST", "/api/v1/files", files={"file": ("a.bin", b"x", sent)})
+        assert upload.status_code == 201, upload.text
+
+        download = stack.visit("GET", f"/{upload.json()['shortCode']}")
+
+        assert upload.json()["contentType"] == "application/octet-stream"
+        assert download.headers["content-type"] == "application/octet-stream"

@@ -75,7 +75,7 @@ def test_unicode_host_is_stored_in_punycode(admin_client: TestClient) -> None:
 @pytest.mark.parametrize(
     ("typed", "stored"),
     [
-        # UTS-46 non-transitional, as browsers: not the IDNA 2003 strasse.de, fass.de, σ.gr.
+        # UTS-46 non-transitional, as browsers: not the IDNA 2003 strasse.de, fass.de, or sigma.gr.
         ("https://straße.de/", "https://xn--strae-oqa.de/"),
         ("https://faß.de/", "https://xn--fa-hia.de/"),
         ("https://ς.gr/", "https://xn--3xa.gr/"),
