@@ -36,7 +36,7 @@ from bench.procs import (
     uvicorn_app,
     wrk,
 )
-from shared.redis_server import RedisServer, free_port
+from devtools.redis_server import RedisServer, free_port
 
 PREFIX = "sl"  # the default: key names count toward memory per link
 TARGET = "https://example.com/bench/target/0123456789"  # 40 characters

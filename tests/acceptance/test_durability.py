@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 import httpx
 
-from shared.redis_server import RedisServer
+from devtools.redis_server import RedisServer
 from tests.acceptance.loadloop import LoadLoop, wait_for
 from tests.acceptance.stacks import Stack
 

@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator
 import httpx
 import pytest
 
-from shared.redis_server import RedisServer, free_port
+from devtools.redis_server import RedisServer, free_port
 from tests.acceptance.loadloop import Answer, LoadLoop, wait_for
 from tests.acceptance.stacks import Stack
 from tests.faultproxy import FaultProxy

@@ -21,7 +21,9 @@ PATIENT_MS = 60_000
 
 def _race(url: str, key: str) -> Counter[int]:
     async def scenario() -> Counter[int]:
-        client = connect(Settings(redis_url=url, redis_timeout_ms=PATIENT_MS), max_connections=CALLS)
+        client = connect(
+            Settings(redis_url=url, redis_timeout_ms=PATIENT_MS), max_connections=CALLS
+        )
         runner = ScriptRunner(client, load_scripts())
         args = [int(ResolveMode.COUNT), 60]
         try:

@@ -14,8 +14,8 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from devtools.redis_server import RedisServer
 from redirector.pipeline import Endpoint, PipelineFull, ScriptPipeline, pack
-from shared.redis_server import RedisServer
 from shared.scripts import load_scripts
 from shared.store import REDIS_UNAVAILABLE
 

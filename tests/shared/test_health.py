@@ -11,8 +11,8 @@ from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
 from admin_api.app import create_app as create_admin
+from devtools.redis_server import free_port
 from redirector.app import create_app as create_redirector
-from shared.redis_server import free_port
 from shared.settings import Settings
 
 SERVICES = [

@@ -15,9 +15,9 @@ import pytest
 import redis
 import redis.asyncio
 
+from devtools.redis_server import RedisServer
 from shared.keys import Keys
 from shared.models import Field
-from shared.redis_server import RedisServer
 from shared.scripts import ResolveMode, ResolveStatus, ScriptRunner, load_scripts
 from shared.settings import Settings
 from shared.store import REDIS_UNAVAILABLE, connect
