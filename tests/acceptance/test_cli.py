@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from devtools.redis_server import free_port
-from tests.acceptance.stacks import Stack
+from tests.support.stacks import Stack
 
 SECURELINK = str(Path(sys.executable).parent / "securelink")
 

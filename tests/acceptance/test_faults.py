@@ -12,9 +12,9 @@ import httpx
 import pytest
 
 from devtools.redis_server import RedisServer, free_port
-from tests.acceptance.loadloop import Answer, LoadLoop, wait_for
-from tests.acceptance.stacks import Stack
-from tests.faultproxy import FaultProxy
+from tests.support.faultproxy import FaultProxy
+from tests.support.loadloop import Answer, LoadLoop, wait_for
+from tests.support.stacks import Stack
 
 FAST_SECONDS = 1.0
 RECOVERY_SECONDS = 5.0

@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 import redis
 
-from tests.acceptance.stacks import Stack
+from tests.support.stacks import Stack
 
 PASSWORD = "Tr0ub4dor&3-acceptance"
 TARGET = "https://target.example/after-the-password"

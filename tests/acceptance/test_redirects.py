@@ -10,7 +10,7 @@ import pytest
 import redis
 
 from shared.keys import Keys
-from tests.acceptance.stacks import Stack
+from tests.support.stacks import Stack
 
 JSON = {"Accept": "application/json"}
 RETENTION_MS = 604800 * 1000

@@ -18,7 +18,7 @@ import httpx
 import pytest
 
 from devtools.redis_server import free_port
-from tests.acceptance.stacks import ROOT
+from tests.support.stacks import ROOT
 
 BANNER_END = "Press Ctrl-C to stop."
 StartSupervisor = Callable[[dict[str, str]], "Supervisor"]

@@ -15,7 +15,7 @@ from redirector import password as password_flow
 from shared.keys import Keys
 from shared.passwords import OWASP, Passwords
 from shared.settings import Settings
-from tests.redirector.password_support import (
+from tests.support.password_support import (
     PASSWORD,
     TARGET,
     dump_prefix,

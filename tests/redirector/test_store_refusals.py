@@ -15,7 +15,7 @@ from redirector.pipeline import as_error
 from shared.keys import Keys
 from shared.settings import Settings
 from shared.store import REDIS_UNAVAILABLE
-from tests.redirector.password_support import store_link
+from tests.support.password_support import store_link
 
 
 def test_a_full_server_answers_503_with_retry_after(

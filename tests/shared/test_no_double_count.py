@@ -21,7 +21,7 @@ from shared.models import Field
 from shared.scripts import ResolveMode, ResolveStatus, ScriptRunner, load_scripts
 from shared.settings import Settings
 from shared.store import REDIS_UNAVAILABLE, connect
-from tests.faultproxy import FaultProxy
+from tests.support.faultproxy import FaultProxy
 
 RETENTION = "60"
 
