@@ -18,8 +18,7 @@ import unicodedata
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from python_multipart.exceptions import MultipartParseError
-from python_multipart.multipart import MultipartParser, parse_options_header
+from python_multipart.multipart import parse_options_header
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
@@ -27,6 +26,7 @@ from admin_api.errors import Conflict, MalformedBody, PayloadTooLarge, Validatio
 from admin_api.links import StoredFile
 from admin_api.services import services
 from admin_api.validation import NewLink, validate_link_request
+from shared import multipart
 from shared.errors import json_response
 from shared.files import DEFAULT_FILE_NAME, files_dir, safe_media_type
 from shared.models import now_ms
@@ -125,13 +125,16 @@ class MultipartUpload:
             "on_part_end": self._on_part_end,
             "on_end": self._on_end,
         }
-        self.parser = MultipartParser(boundary, callbacks)
+        try:
+            self.parser = multipart.multipart_parser(boundary, callbacks)
+        except multipart.MalformedMultipart:
+            raise MalformedBody(_MALFORMED) from None
 
     async def feed(self, chunk: bytes) -> None:
         self.body_bytes += len(chunk)
         try:
-            self.parser.write(chunk)
-        except MultipartParseError:
+            multipart.write(self.parser, chunk)
+        except multipart.MalformedMultipart:
             raise MalformedBody(_MALFORMED) from None
         file_bytes = self.file.size if self.file else 0
         if self.body_bytes - file_bytes > MAX_FORM_BYTES:

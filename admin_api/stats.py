@@ -87,14 +87,17 @@ def _window(days: int, at_ms: int) -> range:
 
 
 def referrers_of(fields: Mapping[str, str]) -> list[Referrer]:
-    """Most views first (host name breaks ties), at most 10; the rest fold into "other"."""
+    """Most views first, at most 10; the rest fold into "other".
+
+    Ties: named hosts by name, then null (no Referer), then "other".
+    """
     other = int(fields.get("r" + OTHER_REFERRER, "0"))
     named: list[tuple[int, str | None]] = []
     for name, value in fields.items():
         if name.startswith("r") and name != "r" + OTHER_REFERRER:
             host = name[1:]
             named.append((int(value), None if host == NO_REFERRER else host))
-    named.sort(key=lambda item: (-item[0], item[1] or ""))
+    named.sort(key=lambda item: (-item[0], item[1] is None, item[1] or ""))
     room = MAX_REFERRERS - (1 if other else 0)
     if len(named) > room:
         room = MAX_REFERRERS - 1

@@ -19,6 +19,8 @@ async def follow(request: Request) -> Response:
     responder = found.responder
     code = request.path_params["code"]
     if not is_valid_code(code):
+        if request.method == "GET" and found.totals is not None:
+            found.totals.add("n")  # no script call to count it in: see redirector/recording.py
         return responder.not_found(request)
     if previews.request_is_preview(request):
         return await previews.preview_response(request, code)

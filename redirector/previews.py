@@ -1,7 +1,8 @@
 """Link-preview bots: unfurling a link in a chat must never spend one of its views.
 
 Slack, Facebook, X, WhatsApp, Discord, Telegram, LinkedIn and the like fetch a link the
-moment it is pasted. For them the link is only looked at (PEEK: nothing counted), and:
+moment it is pasted. For them the link is only looked at (no view is counted; a GET counts
+one preview in the link's stats, a HEAD nothing), and:
 - a view-limited, password-protected or file link answers a neutral 200 page that names
   nothing about the target;
 - an unlimited url link without a password answers its 302 (nothing counted), so the
@@ -97,7 +98,8 @@ async def preview_response(request: Request, code: str) -> Response:
     found = services(request)
     responder = found.responder
     try:
-        resolution = await found.resolver.resolve(code, ResolveMode.PEEK)
+        mode = ResolveMode.PEEK if request.method == "HEAD" else ResolveMode.PREVIEW
+        resolution = await found.resolver.resolve(code, mode)
         shows_target = (
             resolution.status is ResolveStatus.OK
             and not resolution.is_file

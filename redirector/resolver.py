@@ -10,7 +10,14 @@ from typing import Any
 from starlette.requests import Request
 
 from redirector.pipeline import ScriptPipeline
-from shared.keys import Keys
+from redirector.recording import (
+    Recording,
+    ServiceTotals,
+    Visitor,
+    counts_view,
+    totals_field,
+    visitor_of,
+)
 from shared.models import FILE_KIND
 from shared.scripts import ResolveMode, ResolveReply, ResolveStatus, ScriptRunner
 from shared.settings import Settings
@@ -18,7 +25,7 @@ from shared.settings import Settings
 # Scope key of what the hot path's script call gave: a reply, or the exception it raised.
 RESOLVED = "securelink.resolved"
 
-ResolveCall = Callable[[str, ResolveMode], Awaitable[Any]]
+ResolveCall = Callable[[str, ResolveMode, Visitor | None], Awaitable[Any]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,32 +77,57 @@ class Resolver:
     single server; through redis-py's cluster client, one call at a time, on Redis Cluster.
     """
 
-    def __init__(self, scripts: ScriptRunner | ScriptPipeline, keys: Keys, settings: Settings):
+    def __init__(
+        self,
+        scripts: ScriptRunner | ScriptPipeline,
+        recording: Recording,
+        settings: Settings,
+        totals: ServiceTotals | None = None,
+    ):
         self.scripts = scripts
-        self.keys = keys
+        self.recording = recording
         self.retention = str(settings.retention_seconds)
         self.deadline = settings.redis_timeout_ms / 1000 * 2
         self.pipelined = isinstance(scripts, ScriptPipeline)
+        # Given only when the script cannot count the day's totals itself (Redis Cluster).
+        self.totals = totals
 
-    def call(self, code: str, mode: ResolveMode) -> Awaitable[Any]:
-        """The script's raw reply; the pipeline bounds its own wait, the cluster client does not."""
-        keys, args = [self.keys.link(code)], [int(mode), self.retention]
+    def call(self, code: str, mode: ResolveMode, visitor: Visitor | None = None) -> Awaitable[Any]:
+        """The script's raw reply; the pipeline bounds its own wait, the cluster client does not.
+
+        A counting call records `visitor` (referrer host, device class) with the view.
+        """
+        keys, args = self.recording.call_keys(code), [int(mode), self.retention]
+        if visitor is not None:
+            args += ["", *visitor]
         if self.pipelined:
             return self.scripts.run("resolve_link", keys, args)
-        return self._bounded(keys, args)
+        return self._bounded(keys, args, mode)
 
-    async def _bounded(self, keys: list[str], args: list[Any]) -> Any:
+    async def _bounded(self, keys: list[str], args: list[Any], mode: ResolveMode) -> Any:
         async with asyncio.timeout(self.deadline):
-            return await self.scripts.run("resolve_link", keys, args)
+            reply = await self.scripts.run("resolve_link", keys, args)
+        if self.totals is not None:
+            field = totals_field(mode, ResolveStatus(reply[ResolveReply.STATUS]))
+            if field is not None:
+                self.totals.add(field)
+        return reply
 
-    async def resolve(self, code: str, mode: ResolveMode) -> Resolution:
-        return parse(await self.call(code, mode))
+    async def resolve(
+        self, code: str, mode: ResolveMode, visitor: Visitor | None = None
+    ) -> Resolution:
+        return parse(await self.call(code, mode, visitor))
+
+    async def resolve_for(self, request: Request, code: str, mode: ResolveMode) -> Resolution:
+        """A call for this request: one that may count a view records the request's visitor."""
+        visitor = visitor_of(request.scope["headers"]) if counts_view(mode) else None
+        return await self.resolve(code, mode, visitor)
 
     async def resolve_once(self, request: Request, code: str, mode: ResolveMode) -> Resolution:
         """What the hot path's call gave when it made one (never resolve twice), else a call."""
         ready = request.scope.pop(RESOLVED, None)
         if ready is None:
-            return await self.resolve(code, mode)
+            return await self.resolve_for(request, code, mode)
         if isinstance(ready, BaseException):
             raise ready
         return parse(ready)

@@ -32,8 +32,8 @@ def metrics_dir(service: str) -> Path:
 
 
 def serve(app_factory: str, port_of: str) -> None:
-    """Fail fast with the variable's name, then run `workers` uvicorn processes."""
-    import uvicorn
+    """Fail fast with the variable's name, then run `workers` processes of the chosen server."""
+    from shared.http_limits import raise_open_file_limit
 
     try:
         settings = Settings.from_env()
@@ -41,29 +41,79 @@ def serve(app_factory: str, port_of: str) -> None:
     except SettingsError as exc:
         print(f"securelink: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
+    # Every connection is a descriptor; the default soft limit (often 1024) is far below what
+    # the connection cap allows (shared/http_limits.py). The workers inherit the raised limit.
+    raise_open_file_limit()
     service = app_factory.split(".", 1)[0]
     own_dir = not os.environ.get(MULTIPROC_DIR)
     directory = metrics_dir(service)
     # Set before any worker imports prometheus_client: the workers inherit the environment.
     os.environ[MULTIPROC_DIR] = str(directory)
     try:
-        uvicorn.run(
-            app_factory,
-            factory=True,
-            host=settings.host,
-            port=getattr(settings, port_of),
-            workers=settings.workers,
-            http="shared.http_limits:BoundedHttpToolsProtocol",  # 431 past 64 KiB of headers
-            log_config=log_config(settings.log_format, settings.log_level),
-            log_level=settings.log_level,
-            access_log=settings.access_log,
-            server_header=False,
-            backlog=4096,
-            timeout_graceful_shutdown=5,
-            # Longer than the idle timeouts of common clients and load balancers (60 s), so a
-            # client never reuses a connection the server is closing at that very moment.
-            timeout_keep_alive=65,
-        )
+        if settings.server == "granian":
+            _granian(app_factory, settings, getattr(settings, port_of))
+        else:
+            _uvicorn(app_factory, settings, getattr(settings, port_of))
     finally:
         if own_dir:
             shutil.rmtree(directory, ignore_errors=True)
+
+
+def _uvicorn(app_factory: str, settings: Settings, port: int) -> None:
+    import uvicorn
+
+    uvicorn.run(
+        app_factory,
+        factory=True,
+        host=settings.host,
+        port=port,
+        workers=settings.workers,
+        # 431 past 64 KiB of headers, head deadline, body rate, connection cap
+        http="shared.http_limits:BoundedHttpToolsProtocol",
+        log_config=log_config(settings.log_format, settings.log_level),
+        log_level=settings.log_level,
+        access_log=settings.access_log,
+        server_header=False,
+        # uvicorn would trust X-Forwarded-For from 127.0.0.1 on its own; the only source of
+        # that trust is SECURELINK_TRUSTED_PROXIES (redirector/password.py).
+        proxy_headers=False,
+        forwarded_allow_ips="",
+        backlog=4096,
+        timeout_graceful_shutdown=5,
+        # Longer than the idle timeouts of common clients and load balancers (60 s), so a
+        # client never reuses a connection the server is closing at that very moment.
+        timeout_keep_alive=65,
+    )
+
+
+def _granian(app_factory: str, settings: Settings, port: int) -> None:
+    """granian (a Rust HTTP server) running the same ASGI app on uvloop: see README."""
+    from granian import Granian
+    from granian.constants import HTTPModes, Interfaces, Loops
+    from granian.http import HTTP1Settings
+
+    from shared.http_limits import MAX_HEAD_BYTES
+
+    Granian(
+        app_factory,
+        address=settings.host,
+        port=port,
+        interface=Interfaces.ASGI,
+        workers=settings.workers,
+        loop=Loops.uvloop,
+        factory=True,
+        http=HTTPModes.http1,
+        websockets=False,
+        backlog=4096,
+        # hyper answers 431 when a request's head does not fit in its read buffer.
+        # The head deadline of shared/http_limits.py; its body rate, connection cap and 400
+        # headers are uvicorn's only (README, "Hostile input").
+        http1_settings=HTTP1Settings(
+            max_buffer_size=MAX_HEAD_BYTES,
+            header_read_timeout=settings.head_timeout_seconds * 1000,
+        ),
+        log_dictconfig=log_config(settings.log_format, settings.log_level),
+        log_level=settings.log_level,  # type: ignore[arg-type]
+        log_access=settings.access_log,
+        workers_kill_timeout=5,
+    ).serve()

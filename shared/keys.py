@@ -49,6 +49,10 @@ class Keys:
         """Wrong password tries of all clients on one link."""
         return f"{self.prefix}:pwfail:{{{code}}}"
 
+    def password_checks(self, code: str) -> str:
+        """The link's password-check rate: when its token bucket is next full (GCRA), ms."""
+        return f"{self.prefix}:pwrate:{{{code}}}"
+
     def password_pending(self, code: str, client: str) -> str:
         """Password checks of one client on one link that are running now."""
         return f"{self.prefix}:pwpend:{{{code}}}:{client}"

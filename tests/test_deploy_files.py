@@ -74,6 +74,21 @@ def test_compose_defaults_match_the_settings_defaults(compose: dict[str, Any]) -
         assert service["build"] == "."
 
 
+def test_the_proxy_appends_forwarded_for_and_only_it_is_trusted(compose: dict[str, Any]) -> None:
+    proxy = compose["services"]["proxy"]
+    redirector = _environment(compose["services"]["redirector"])
+    config = compose["configs"]["nginx-conf"]["content"]
+
+    address = proxy["networks"]["edge"]["ipv4_address"]
+    assert redirector["SECURELINK_TRUSTED_PROXIES"] == address
+    trusted = Settings.from_env({"SECURELINK_TRUSTED_PROXIES": address}).trusted_proxies
+    assert [str(network) for network in trusted] == [f"{address}/32"]
+    # $$ is compose's escape of a literal $.
+    assert "proxy_set_header X-Forwarded-For $$proxy_add_x_forwarded_for;" in config
+    assert "proxy_pass http://redirector:8080;" in config
+    assert all(str(mapping).startswith("127.0.0.1:") for mapping in proxy["ports"])
+
+
 def test_admin_key_is_required_from_the_environment(compose: dict[str, Any]) -> None:
     admin_env = _environment(compose["services"]["admin_api"])
 

@@ -11,6 +11,7 @@ import redis
 
 from redirector.app import Redirector as RedirectorApp
 from redirector.pipeline import ScriptPipeline
+from redirector.recording import DayKeys, Recording
 from redirector.resolver import Resolution, Resolver
 from shared.keys import Keys
 from shared.scripts import ResolveMode, ResolveStatus, ScriptRunner, load_scripts
@@ -179,9 +180,11 @@ def test_the_unbatched_resolver_used_on_redis_cluster_answers_the_same(
         client = connect(settings)
         scripts = load_scripts()
         try:
-            single = Resolver(ScriptRunner(client, scripts), Keys(key_prefix), settings)
+            keys = Keys(key_prefix)
+            recording = Recording(keys, DayKeys(keys), enabled=True, totals_in_script=False)
+            single = Resolver(ScriptRunner(client, scripts), recording, settings)
             batched_pipeline = ScriptPipeline(settings.require_redis_url(), scripts, timeout=1)
-            batched = Resolver(batched_pipeline, Keys(key_prefix), settings)
+            batched = Resolver(batched_pipeline, recording, settings)
             answers = (
                 await single.resolve(code, ResolveMode.PEEK),
                 await batched.resolve(code, ResolveMode.PEEK),

@@ -355,6 +355,23 @@ def test_pack_writes_resp_arrays() -> None:
     )
 
 
+def test_evalsha_is_packed_as_resp_with_the_arguments_kept_encoded() -> None:
+    scripts = load_scripts()
+    pipeline = ScriptPipeline("redis://127.0.0.1:1", scripts, timeout=1)
+    script = scripts["resolve_link"]
+    keys = ["sl:link:{abcd1234}", "sl:stats:{abcd1234}", b"raw"]
+    args: list[Any] = [0, "604800", "", "news.example", "d", True, 1.5, b"x", "ünï"]
+
+    first = pipeline._evalsha(script, keys, args)
+    again = pipeline._evalsha(script, keys, [*args[:3], "other.example", *args[4:]])
+
+    assert first == pack("EVALSHA", script.sha, 3, *keys, *args)
+    assert again == pack("EVALSHA", script.sha, 3, *keys, *args[:3], "other.example", *args[4:])
+    assert pipeline._evalsha(script, keys, [1, "1", False]).endswith(
+        b"$1\r\n1\r\n$1\r\n1\r\n$1\r\n0\r\n"
+    )
+
+
 @pytest.mark.parametrize("reply", [b"-ERR boom\r\n", b"-SOMETHING else\r\n"])
 def test_unknown_error_replies_become_response_errors(reply: bytes) -> None:
     async def scenario() -> BaseException:
