@@ -8,6 +8,7 @@ the redirector; all driven by wrk with the same settings, printed as a markdown 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import importlib.util
 import json
 import os
@@ -42,6 +43,7 @@ from bench.procs import (
 )
 from bench.race import Contender, Scenario, count_endpoint, race, ratio_line, ratios, table
 from devtools.redis_server import RedisServer, free_port
+from shared.redis_cluster import RedisClusterServers
 
 PREFIX = "sl"  # the default: key names count toward memory per link
 TARGET = "https://example.com/bench/target/0123456789"  # 40 characters
@@ -302,6 +304,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--stats-only", action="store_true", help="only the cost of recording stats"
     )
+    parser.add_argument(
+        "--cluster", action="store_true", help="only the redirector on a 3-primary cluster"
+    )
     args = parser.parse_args(argv)
     profile = QUICK if args.quick else FULL
     print(f"# securelink benchmark ({'quick' if args.quick else 'full'})", flush=True)
@@ -324,10 +329,63 @@ def main(argv: list[str] | None = None) -> int:
                 bench.admin = admin
                 if args.stats_only:
                     report_stats_cost(bench)
+                elif args.cluster:
+                    report_cluster(bench)
                 else:
                     report(bench, args.table_only)
     print(f"\n(took {time.monotonic() - started:.0f} s)")
     return 0
+
+
+def report_cluster(bench: Bench) -> None:
+    """The redirector on a 3-primary cluster against the same redirector on one Redis.
+
+    Same run, alternating rounds, the same links (copied key by key from the single server into
+    the cluster), codes drawn at random. The views cannot be summed in one script across slots,
+    so this race does not check exactness (tests/cluster does).
+    """
+    profile = bench.profile
+    assert bench.redis is not None
+    _, codes_file = bench.seed(profile.random_links)
+    codes = [line for line in codes_file.read_text().split() if line]
+    with RedisClusterServers(data_dir=bench.work / "cluster") as cluster:
+        target = redis.RedisCluster.from_url(cluster.url)
+        pipe = target.pipeline(transaction=False)
+        for code in codes:
+            key = f"{PREFIX}:link:{{{code}}}"
+            pipe.hset(key, mapping=bench.redis.hgetall(key))
+        pipe.execute()
+        target.close()
+        print(f"\nSeeded {len(codes):,} links, copied into a 3-primary cluster.", flush=True)
+        single = bench.redirector("redirector, one Redis")
+        on_cluster = bench.redirector(
+            "redirector, 3-primary cluster",
+            SECURELINK_REDIS_URL=cluster.url,
+            SECURELINK_REDIS_CLUSTER="1",
+        )
+        contenders = [
+            dataclasses.replace(single, counts_views=False),
+            dataclasses.replace(on_cluster, counts_views=False),
+        ]
+        scenario = Scenario(f"{len(codes):,} links at random", "/", "random.lua",
+                            {"BENCH_CODES": str(codes_file)})  # fmt: skip
+        try:
+            for contender in contenders:
+                contender.service.start()
+            race(contenders, scenario, lambda: 0, rounds=profile.rounds,
+                 seconds=profile.seconds, warmup=profile.warmup,
+                 connections=profile.connections)  # fmt: skip
+            print(f"\n### {scenario.name}\n", flush=True)
+            print("\n".join(table(contenders, contenders[0])))
+            print()
+            print(ratio_line("Cluster / one Redis", ratios(contenders[1], contenders[0])))
+            p99 = [b.result.p99_ms / a.result.p99_ms for a, b in
+                   zip(contenders[0].runs, contenders[1].runs, strict=True)]  # fmt: skip
+            print(ratio_line(f"Cluster p99 / one Redis p99 at {profile.connections} connections",
+                             p99))  # fmt: skip
+        finally:
+            for contender in contenders:
+                contender.service.stop()
 
 
 def report_stats_cost(bench: Bench) -> None:

@@ -17,6 +17,7 @@ from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
 from redirector import pages, password
+from redirector.cluster_pipeline import ClusterPipeline
 from redirector.handlers import follow, http_error
 from redirector.hotpath import PLACEHOLDER, HotPath
 from redirector.pipeline import ScriptPipeline
@@ -77,9 +78,18 @@ def create_app(settings: Settings) -> Starlette:
         redis = connect(settings)
         keys = Keys(settings.key_prefix)
         runner = ScriptRunner(redis, scripts)
-        resolving: ScriptRunner | ScriptPipeline = runner
-        if not settings.redis_cluster:  # the cluster client routes each call by key: no batching
-            timeout = settings.redis_timeout_ms / 1000
+        timeout = settings.redis_timeout_ms / 1000
+        resolving: ScriptPipeline | ClusterPipeline
+        if settings.redis_cluster:
+            resolving = ClusterPipeline(
+                redis,
+                settings.require_redis_url(),
+                scripts,
+                timeout=timeout,
+                on_batch=metrics.batch_sizes().observe,
+            )
+            await resolving.start()
+        else:
             resolving = ScriptPipeline(
                 settings.require_redis_url(),
                 scripts,
@@ -118,8 +128,7 @@ def create_app(settings: Settings) -> Starlette:
                 await totals.drain()
             metrics.close()
             found.passwords.close()
-            if isinstance(resolving, ScriptPipeline):
-                await resolving.aclose()
+            await resolving.aclose()
             await redis.aclose()
 
     always_on = always_on_headers(settings)

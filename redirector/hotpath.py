@@ -14,8 +14,9 @@ from time import perf_counter
 from starlette.responses import Response
 from starlette.types import Message, Scope, Send
 
+from redirector.prefetch import PURPOSE_HEADERS
 from redirector.previews import is_preview_bot
-from redirector.resolver import RESOLVED, ResolveCall, is_file_reply
+from redirector.resolver import RESOLVED, ResolveCall, is_file_reply, is_view_limited
 from redirector.visitors import device_class, referrer_host
 from shared.keys import CODE_PATTERN
 from shared.metrics import STARTED, Metrics, hot_increment, hot_observe
@@ -89,6 +90,8 @@ class HotPath:
                 user_agent = value.decode("latin-1")
             elif name == b"referer":
                 referer = value.decode("latin-1")
+            elif name in PURPOSE_HEADERS and mode is ResolveMode.COUNT:
+                return False  # a prefetch, perhaps: the app declines it, counting nothing
         if user_agent and is_preview_bot(user_agent):
             return False  # previews count no view and answer pages of their own
         visitor = None
@@ -102,6 +105,9 @@ class HotPath:
             return False
         if reply[ResolveReply.STATUS] != _OK or is_file_reply(reply):
             scope[RESOLVED] = reply  # 404, 410, the password form, a file: the app answers
+            return False
+        if mode is ResolveMode.PEEK and is_view_limited(reply):
+            scope[RESOLVED] = reply  # HEAD must not read the target without spending a view
             return False
         target = reply[ResolveReply.TARGET]
         if not target.isascii():

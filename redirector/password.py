@@ -184,9 +184,10 @@ async def submit(request: Request) -> Response:
         return responder.not_found(request)
     try:
         peek = await found.resolver.resolve(code, ResolveMode.PEEK)
-        if peek.status is ResolveStatus.OK:
-            # No password on this link: a POST follows it like a GET would.
-            resolution = await found.resolver.resolve_for(request, code, ResolveMode.COUNT)
+        if peek.status in (ResolveStatus.OK, ResolveStatus.CLICK_REQUIRED):
+            # No password on this link: a POST follows it like a GET would, and is the click
+            # of a click-to-open link (the only request that counts its view).
+            resolution = await found.resolver.resolve_for(request, code, ResolveMode.COUNT_CLICKED)
             found.metrics.resolved(resolution.status.name.lower())
             return responder.outcome(request, resolution, redirect_status=303)
         if peek.status is not ResolveStatus.PASSWORD_REQUIRED:

@@ -20,7 +20,6 @@ from starlette.responses import Response
 
 from redirector import pages
 from redirector.services import services
-from shared.models import Field
 from shared.scripts import ResolveMode, ResolveStatus
 from shared.store import REDIS_UNAVAILABLE
 
@@ -103,12 +102,13 @@ async def preview_response(request: Request, code: str) -> Response:
         shows_target = (
             resolution.status is ResolveStatus.OK
             and not resolution.is_file
-            and not await found.redis.hexists(found.keys.link(code), Field.MAX_VIEWS)
+            and not resolution.view_limited
         )
     except REDIS_UNAVAILABLE:
         return responder.unavailable(request)
     found.metrics.resolved("preview")
-    if shows_target or resolution.status not in (ResolveStatus.OK, ResolveStatus.PASSWORD_REQUIRED):
+    hidden = (ResolveStatus.OK, ResolveStatus.PASSWORD_REQUIRED, ResolveStatus.CLICK_REQUIRED)
+    if shows_target or resolution.status not in hidden:
         return responder.outcome(request, resolution)
     return neutral_page(responder.always_on)
 

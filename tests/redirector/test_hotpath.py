@@ -112,16 +112,19 @@ def test_an_answer_the_app_gives_still_costs_one_script_call(
 def test_head_on_the_hot_path_counts_nothing(
     settings: Settings, redis_sync: redis.Redis, key_prefix: str
 ) -> None:
-    code = store_link(redis_sync, key_prefix, password=None, max_views=1)
+    code = store_link(redis_sync, key_prefix, password=None, max_views=None)
+    limited = store_link(redis_sync, key_prefix, password=None, max_views=1)
 
-    async def scenario() -> tuple[int, int]:
+    async def scenario() -> tuple[int, ...]:
         async with redirector(settings) as service, service.client() as client:
             head = await client.head(f"/{code}")
             get = await client.get(f"/{code}")
-        return head.status_code, get.status_code
+            limited_head = await client.head(f"/{limited}")
+        return head.status_code, get.status_code, limited_head.status_code
 
-    assert run(scenario()) == (302, 302)
+    assert run(scenario()) == (302, 302, 200)
     assert redis_sync.hget(f"{key_prefix}:link:{{{code}}}", "v") == b"1"
+    assert redis_sync.hget(f"{key_prefix}:link:{{{limited}}}", "v") is None
 
 
 def test_a_script_error_on_the_hot_path_answers_the_contract_500(
