@@ -41,6 +41,7 @@ from shared.redis_server import RedisServer, free_port
 PREFIX = "sl"  # the default: key names count toward memory per link
 TARGET = "https://example.com/bench/target/0123456789"  # 40 characters
 PASSWORD = "correct horse battery staple"
+BATCH = 1000  # links a batch request, the route's limit
 OK_METRIC = re.compile(
     r'securelink_resolutions_total\{outcome="ok",service="redirector"\} ([0-9.e+]+)'
 )
@@ -130,6 +131,12 @@ class Bench:
             env = self.env(SECURELINK_WORKERS=str(workers), SECURELINK_REDIRECTOR_PORT=str(port))
             return securelink("redirector", port, self.work, env)
 
+        def without_metrics() -> Service:
+            port = free_port()
+            env = self.env(SECURELINK_REDIRECTOR_PORT=str(port))
+            argv = [sys.executable, "-m", "bench.redirector_without_metrics"]
+            return Service("redirector-nometrics", argv, port, self.work, env)
+
         if workers > 1:
             return [Contender(f"redirector, SECURELINK_WORKERS={workers}", redirector(),
                               self.create(), counts_views=True)]  # fmt: skip
@@ -148,6 +155,12 @@ class Bench:
                 counts_views=True,
             ),
             Contender("securelink redirector", redirector(), self.create(), counts_views=True),
+            Contender(
+                "redirector, hot-path metrics off (`bench/redirector_without_metrics.py`)",
+                without_metrics(),
+                self.create(),
+                counts_views=True,
+            ),
         ]
 
     def race(self, workers: int = 1) -> list[Row]:
@@ -184,7 +197,7 @@ class Bench:
             if contender.counts_views:
                 match = OK_METRIC.search(http_get(url + "/-/metrics")[1])
                 served = int(float(match.group(1))) if match else None
-        else:
+        elif contender.service.name != "redirector-nometrics":  # it counts no 302s
             served = int(http_get(url + "/-/count")[1])
         views = self.views(contender.code) if contender.counts_views else None
         return Row(contender.name, result, views, served, added - result.requests)
@@ -229,6 +242,40 @@ class Bench:
             seconds=self.profile.seconds,
             timeout=10,
         )
+
+    def batch_rate(self) -> WrkResult:
+        """POST /api/v1/links/batch with 1000 links a request, 16 clients: requests, not links."""
+        assert self.admin is not None
+        env = {
+            "BENCH_METHOD": "POST",
+            "BENCH_BODY": json.dumps({"links": [{"targetUrl": TARGET}] * BATCH}),
+            "BENCH_AUTH": self.auth["Authorization"],
+            "BENCH_CONTENT_TYPE": "application/json",
+        }
+        url = self.admin.url + "/api/v1/links/batch"
+        wrk(url, env, connections=16, seconds=1, timeout=30)
+        return wrk(url, env, connections=16, seconds=self.profile.seconds, timeout=30)
+
+    def seed(self, count: int) -> tuple[float, Path]:
+        """`securelink seed --count N`: seconds taken, and the codes file it wrote."""
+        assert self.admin is not None
+        out = self.work / "codes.txt"
+        env = {**os.environ, "SECURELINK_ADMIN_URL": self.admin.url,
+               "SECURELINK_ADMIN_KEY": self.admin_key}  # fmt: skip
+        command = [str(Path(sys.executable).parent / "securelink"), "seed", "--count", str(count),
+                   "--tag", "bench", "--out", str(out)]  # fmt: skip
+        started = time.monotonic()
+        subprocess.run(command, env=env, check=True, stdout=subprocess.DEVNULL)
+        return time.monotonic() - started, out
+
+    def random_access(self, service_url: str, codes: Path) -> WrkResult:
+        """Redirects spread at random over every seeded code (BENCH_CODES)."""
+        env = {"BENCH_CODES": str(codes)}
+        profile = self.profile
+        wrk(f"{service_url}/", env, connections=profile.connections, seconds=profile.warmup,
+            script="random.lua")  # fmt: skip
+        return wrk(f"{service_url}/", env, connections=profile.connections,
+                   seconds=profile.seconds, script="random.lua")  # fmt: skip
 
     def memory_per_link(self) -> tuple[int, float, int]:
         """(links, used_memory delta per link, MEMORY USAGE of one link hash), bytes."""
@@ -346,10 +393,11 @@ def report(bench: Bench, table_only: bool) -> None:
     print("|---|---|---|---|---|---|")
     for row in rows:
         print(fmt_row(row, bare, bench.profile.connections))
-    naive, mine = rows[1].result.rate, rows[2].result.rate
+    naive, mine, unmetered = rows[1].result.rate, rows[2].result.rate, rows[3].result.rate
     print(
         f"\nRedirector: {mine / bare:.2f} of bare, {mine / naive:.2f}x naive, "
-        f"p99 {rows[2].result.p99_ms:.2f} ms.",
+        f"p99 {rows[2].result.p99_ms:.2f} ms; with metrics {mine / unmetered:.2f} of its "
+        "throughput without them.",
         flush=True,
     )
     if table_only:
@@ -378,15 +426,43 @@ def report(bench: Bench, table_only: bool) -> None:
         f"p50 {redirects.p50_ms:.2f} ms, p99 {redirects.p99_ms:.2f} ms (alone: p99 "
         f"{plain.p99_ms:.2f} ms); {verifying.rate:,.1f} verifications/s |"
     )
+    rates = {}
     for with_password in (False, True):
-        result = bench.creation_rate(with_password)
+        result = rates[with_password] = bench.creation_rate(with_password)
         label = "with password (Argon2id, owasp profile)" if with_password else "no password"
         failed = result.errors["status"] + result.socket_errors
         print(
-            f"| links created per second, {label} | {result.rate:,.0f}/s "
+            f"| links created per second, one a request, {label}, "
+            f"{8 if with_password else 16} clients | {result.rate:,.0f}/s "
             f"(p99 {result.p99_ms:.1f} ms{f', {failed} failed' if failed else ''}) |",
             flush=True,
         )
+    batch = bench.batch_rate()
+    batch_links = batch.rate * BATCH
+    failed = batch.errors["status"] + batch.socket_errors
+    print(
+        f"| links created per second, batches of {BATCH}, no password, 16 clients | "
+        f"{batch_links:,.0f}/s, {batch_links / rates[False].rate:.1f}x one a request "
+        f"(p99 {batch.p99_ms:.0f} ms a batch{f', {failed} failed' if failed else ''}) |",
+        flush=True,
+    )
+    seconds, codes = bench.seed(bench.profile.memory_links)
+    print(
+        f"| `securelink seed --count {bench.profile.memory_links:,}` | {seconds:.1f} s "
+        f"({bench.profile.memory_links / seconds:,.0f} links/s) |",
+        flush=True,
+    )
+    port = free_port()
+    env = bench.env(SECURELINK_REDIRECTOR_PORT=str(port))
+    with securelink("redirector", port, bench.work, env) as service:
+        spread = bench.random_access(service.url, codes)
+    print(
+        f"| redirects at random over the {bench.profile.memory_links:,} seeded codes "
+        f"(`bench/random.lua`) | {spread.rate:,.0f} req/s, p50 {spread.p50_ms:.2f} ms, "
+        f"p99 {spread.p99_ms:.2f} ms (single hot link: {plain.rate:,.0f} req/s)"
+        f"{f'; {spread.errors}' if spread.errors['status'] or spread.socket_errors else ''} |",
+        flush=True,
+    )
     links, delta, one = bench.memory_per_link()
     print(
         f"| Redis memory per link, {links:,} links, 40-character URL | used_memory delta "
