@@ -26,7 +26,7 @@ CODE_ALPHABET = string.ascii_letters + string.digits
 GENERATED_CODE_LENGTH = 10
 _UNBIASED_BELOW = 256 - 256 % len(CODE_ALPHABET)
 _GENERATION_ATTEMPTS = 8
-_CLUSTER_IN_FLIGHT = 64  # a batch's script calls at once on a cluster, spread over its nodes
+_CLUSTER_IN_FLIGHT = 16  # a batch's script calls at once on a cluster, spread over its nodes
 _INDEX_BATCH = 100  # index entries read at a time while listing
 # An index entry is written just before its link: one this young without a link is not dropped.
 _INDEX_GRACE_MS = 60_000

@@ -132,7 +132,9 @@ async def submit(request: Request) -> Response:
         if not password:
             return _ask_again(request, 401, ENTER_PASSWORD, "Password required")
         return await _check(request, code, peek.password_hash, password)
-    except UNAVAILABLE:
+    except UNAVAILABLE as exc:
+        request.app.state.metrics.redis_error(exc)
+        request.app.state.metrics.resolved("unavailable")
         return responder.unavailable(request)
 
 

@@ -106,7 +106,9 @@ async def preview_response(request: Request, code: str) -> Response:
             and not resolution.is_file
             and not await state.redis.hexists(state.keys.link(code), Field.MAX_VIEWS)
         )
-    except UNAVAILABLE:
+    except UNAVAILABLE as exc:
+        request.app.state.metrics.redis_error(exc)
+        request.app.state.metrics.resolved("unavailable")
         return responder.unavailable(request)
     state.metrics.resolved("preview")
     if shows_target or resolution.status not in (ResolveStatus.OK, ResolveStatus.PASSWORD_REQUIRED):

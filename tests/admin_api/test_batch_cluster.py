@@ -91,6 +91,8 @@ def cluster_admin(cluster_url: str, key_prefix: str, tmp_path: Path) -> ClusterA
             admin_key="cluster-test-key",
             argon2_profile="test",
             data_dir=tmp_path,
+            # Generous: a busy machine must not turn a slow reply into a 503 here.
+            redis_timeout_ms=10_000,
         )
     )
 
@@ -114,7 +116,9 @@ def test_a_batch_on_a_cluster_answers_every_item_in_order(cluster_admin: Cluster
     assert statuses[3] == 400 and statuses[6] == 409
     assert statuses.count(201) == 298
     assert results[4]["link"]["passwordProtected"] is True
-    assert [read.json()["targetUrl"] for read in reads] == [items[i]["targetUrl"] for i in picked]
+    assert [read.json().get("targetUrl", read.text) for read in reads] == [
+        items[i]["targetUrl"] for i in picked
+    ]
 
 
 def test_a_batchs_links_spread_over_every_primary(
