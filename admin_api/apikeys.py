@@ -11,7 +11,7 @@ from typing import Any
 
 import msgspec
 
-from shared.errors import NotFound, ValidationFailed
+from admin_api.errors import NotFound, ValidationFailed
 from shared.keys import Keys
 from shared.models import format_ms, now_ms
 

@@ -18,25 +18,24 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from admin_api.apikeys import ApiKeys, validate_key_request
 from admin_api.auth import Authenticator, authorize, require_bootstrap
-from admin_api.files import create_file
-from admin_api.links import Links
-from admin_api.openapi import openapi_document
-from admin_api.stats import StatsReader, get_link_stats, get_service_stats
-from admin_api.sweeper import FileSweeper
-from admin_api.validation import NewLink, validate_link_request
-from shared import health
-from shared.bodies import decode_json_object
-from shared.errors import (
+from admin_api.errors import (
     ApiError,
-    CatchAll,
     MalformedBody,
     PayloadTooLarge,
     StorageUnavailable,
     ValidationFailed,
     api_error_handler,
-    error_body,
-    json_response,
 )
+from admin_api.files import create_file
+from admin_api.links import Links
+from admin_api.openapi import openapi_document
+from admin_api.services import Services, services
+from admin_api.stats import StatsReader, get_link_stats, get_service_stats
+from admin_api.sweeper import FileSweeper
+from admin_api.validation import NewLink, validate_link_request
+from shared import health
+from shared.bodies import decode_json_object
+from shared.errors import CatchAll, error_body, json_response
 from shared.files import files_dir
 from shared.keys import Keys
 from shared.metrics import Metrics, RequestTimer
@@ -45,11 +44,11 @@ from shared.passwords import Passwords
 from shared.scripts import ScriptRunner, load_scripts
 from shared.security_headers import SecurityHeaders
 from shared.settings import Settings
-from shared.store import UNAVAILABLE, connect
+from shared.store import REDIS_UNAVAILABLE, connect
 
-Endpoint = Callable[[Request], Awaitable[Response]]
+Handler = Callable[[Request], Awaitable[Response]]
 MAX_JSON_BYTES = 64 * 1024
-MAX_BATCH = 1000
+MAX_BATCH_LINKS = 1000
 # A batch may carry 1000 links of 2048-character URLs; 64 KiB would cap it near 300 items.
 MAX_BATCH_BYTES = 4 * 1024 * 1024
 MAX_PAGE = 1000
@@ -76,8 +75,7 @@ async def read_json_object(request: Request, limit: int = MAX_JSON_BYTES) -> dic
 
 
 def links_of(request: Request) -> Links:
-    links: Links = request.app.state.links
-    return links
+    return services(request).links
 
 
 async def create_link(request: Request) -> Response:
@@ -91,8 +89,8 @@ async def create_link(request: Request) -> Response:
 async def create_batch(request: Request) -> Response:
     data = await read_json_object(request, MAX_BATCH_BYTES)
     items = data.get("links")
-    if not isinstance(items, list) or not 1 <= len(items) <= MAX_BATCH:
-        raise ValidationFailed([f"links: must be a list of 1 to {MAX_BATCH} links"])
+    if not isinstance(items, list) or not 1 <= len(items) <= MAX_BATCH_LINKS:
+        raise ValidationFailed([f"links: must be a list of 1 to {MAX_BATCH_LINKS} links"])
     results: list[dict[str, Any]] = [{"index": index} for index in range(len(items))]
     valid: list[tuple[int, NewLink]] = []
     for index, item in enumerate(items):
@@ -115,7 +113,7 @@ def _batch_result(outcome: Link | BaseException) -> dict[str, Any]:
         return {"status": 201, "link": outcome}
     if isinstance(outcome, ApiError):
         return {"status": outcome.status, "errors": [outcome.message]}
-    if isinstance(outcome, UNAVAILABLE):
+    if isinstance(outcome, REDIS_UNAVAILABLE):
         return {"status": StorageUnavailable.status, "errors": [StorageUnavailable.default_message]}
     raise outcome
 
@@ -148,23 +146,23 @@ async def list_links(request: Request) -> Response:
 async def create_key(request: Request) -> Response:
     require_bootstrap(request.state.caller)
     name, read_only = validate_key_request(await read_json_object(request))
-    view, secret = await request.app.state.api_keys.create(name, read_only)
+    view, secret = await services(request).api_keys.create(name, read_only)
     return json_response(201, {**view, "key": secret}, {"Location": f"/api/v1/keys/{view['id']}"})
 
 
 async def list_keys(request: Request) -> Response:
     require_bootstrap(request.state.caller)
-    return json_response(200, {"items": await request.app.state.api_keys.list()})
+    return json_response(200, {"items": await services(request).api_keys.list()})
 
 
 async def delete_key(request: Request) -> Response:
     require_bootstrap(request.state.caller)
-    await request.app.state.api_keys.disable(request.path_params["key_id"])
+    await services(request).api_keys.disable(request.path_params["key_id"])
     return Response(status_code=204)
 
 
 async def openapi(request: Request) -> Response:
-    return json_response(200, openapi_document(request.app.state.settings))
+    return json_response(200, openapi_document(services(request).settings))
 
 
 class RequireApiKey:
@@ -176,7 +174,7 @@ class RequireApiKey:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
             request = Request(scope)
-            caller = await request.app.state.auth.authenticate(request)
+            caller = await services(request).auth.authenticate(request)
             authorize(caller, scope["method"])
             scope.setdefault("state", {})["caller"] = caller
         await self.app(scope, receive, send)
@@ -189,11 +187,11 @@ async def http_error(request: Request, exc: Exception) -> Response:
 
 
 async def unavailable(request: Request, exc: Exception) -> Response:
-    request.app.state.metrics.redis_error(exc)
+    services(request).metrics.redis_error(exc)
     return await api_error_handler(request, StorageUnavailable())
 
 
-def resource(path: str, **handlers: Endpoint) -> Route:
+def resource(path: str, **handlers: Handler) -> Route:
     """One route per path, so a 405's Allow header names every method the path has."""
 
     async def dispatch(request: Request) -> Response:
@@ -225,26 +223,30 @@ def create_app(settings: Settings) -> Starlette:
         redis = connect(settings)
         passwords = Passwords(settings.argon2_profile, settings.hash_threads)
         runner = ScriptRunner(redis, scripts)
-        app.state.settings = settings
-        app.state.redis = redis
-        app.state.metrics = metrics
-        app.state.api_keys = ApiKeys(redis, Keys(settings.key_prefix))
-        app.state.auth = Authenticator(settings.admin_key, app.state.api_keys)
-        app.state.links = Links(
-            redis=redis,
-            scripts=runner,
-            passwords=passwords,
+        api_keys = ApiKeys(redis, Keys(settings.key_prefix))
+        found = Services(
             settings=settings,
-            metrics=app.state.metrics,
-        )
-        app.state.stats = StatsReader(redis, Keys(settings.key_prefix))
-        app.state.sweeper = FileSweeper(
             redis=redis,
-            keys=Keys(settings.key_prefix),
-            directory=files_dir(settings),
-            grace_seconds=settings.file_grace_seconds,
+            metrics=metrics,
+            api_keys=api_keys,
+            auth=Authenticator(settings.admin_key, api_keys),
+            links=Links(
+                redis=redis,
+                scripts=runner,
+                passwords=passwords,
+                settings=settings,
+                metrics=metrics,
+            ),
+            stats=StatsReader(redis, Keys(settings.key_prefix)),
+            sweeper=FileSweeper(
+                redis=redis,
+                keys=Keys(settings.key_prefix),
+                directory=files_dir(settings),
+                grace_seconds=settings.file_grace_seconds,
+            ),
         )
-        sweeping = asyncio.create_task(app.state.sweeper.run(settings.file_sweep_seconds))
+        app.state.services = found
+        sweeping = asyncio.create_task(found.sweeper.run(settings.file_sweep_seconds))
         try:
             yield
         finally:
@@ -256,7 +258,7 @@ def create_app(settings: Settings) -> Starlette:
             await redis.aclose()
 
     handlers: dict[Any, Any] = {ApiError: api_error_handler, HTTPException: http_error}
-    for error in UNAVAILABLE:
+    for error in REDIS_UNAVAILABLE:
         handlers[error] = unavailable
     metrics = Metrics("admin_api")
     routes = [

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from starlette.requests import Request
 
 from admin_api.apikeys import ApiKeys, digest
-from shared.errors import Forbidden, Unauthorized
+from admin_api.errors import Forbidden, Unauthorized
 
 BOOTSTRAP = "bootstrap"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})

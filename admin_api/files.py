@@ -23,19 +23,19 @@ from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
+from admin_api.errors import Conflict, MalformedBody, PayloadTooLarge, ValidationFailed
 from admin_api.links import StoredFile
+from admin_api.services import services
 from admin_api.validation import NewLink, validate_link_request
-from shared.errors import Conflict, MalformedBody, PayloadTooLarge, ValidationFailed, json_response
-from shared.files import files_dir, safe_media_type
+from shared.errors import json_response
+from shared.files import DEFAULT_FILE_NAME, files_dir, safe_media_type
 from shared.models import now_ms
-from shared.settings import Settings
 
 FILE_FIELD = "file"
 FORM_FIELDS = ("expiresAt", "maxViews", "password", "customCode")
 MAX_FORM_BYTES = 64 * 1024  # everything in the body but the file's bytes
 FLUSH_BYTES = 1024 * 1024  # buffered file bytes handed to a thread for writing and hashing
 MAX_FILE_NAME = 255
-DEFAULT_FILE_NAME = "download"
 _MALFORMED = "Malformed multipart/form-data body"
 
 
@@ -251,8 +251,8 @@ def _validated(upload: MultipartUpload) -> NewLink:
 
 
 async def create_file(request: Request) -> Response:
-    state = request.app.state
-    settings: Settings = state.settings
+    found = services(request)
+    settings = found.settings
     boundary = _boundary(request)
     _check_declared_length(request, settings.max_upload_bytes)
     upload = MultipartUpload(boundary, files_dir(settings), settings.max_upload_bytes)
@@ -270,7 +270,7 @@ async def create_file(request: Request) -> Response:
         upload.discard()
         raise
     try:
-        link = await state.links.create(new, stored, tracker=state.sweeper)
+        link = await found.links.create(new, stored, tracker=found.sweeper)
     except Conflict:
         upload.discard()  # the code was taken: no link names this file
         raise

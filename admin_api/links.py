@@ -12,15 +12,15 @@ from typing import Any, Protocol
 
 from redis.exceptions import NoScriptError
 
+from admin_api.errors import Conflict, NotFound
 from admin_api.validation import NewLink
-from shared.errors import Conflict, NotFound
 from shared.keys import Keys, is_valid_code
 from shared.metrics import Metrics
 from shared.models import FILE_KIND, Field, Link, link_from_hash, now_ms
 from shared.passwords import Passwords
 from shared.scripts import ScriptRunner
 from shared.settings import Settings
-from shared.store import UNAVAILABLE
+from shared.store import REDIS_UNAVAILABLE
 
 CODE_ALPHABET = string.ascii_letters + string.digits
 GENERATED_CODE_LENGTH = 10
@@ -28,6 +28,7 @@ _UNBIASED_BELOW = 256 - 256 % len(CODE_ALPHABET)
 _GENERATION_ATTEMPTS = 8
 _CLUSTER_IN_FLIGHT = 16  # a batch's script calls at once on a cluster, spread over its nodes
 _INDEX_BATCH = 100  # index entries read at a time while listing
+_INDEX_CODE = "c"  # the one field of a listing index entry: the link's code (not a link field)
 # An index entry is written just before its link: one this young without a link is not dropped.
 _INDEX_GRACE_MS = 60_000
 
@@ -108,7 +109,7 @@ class Links:
         keys_expire_ms = self._keys_expire_ms(new)
         for _ in range(_GENERATION_ATTEMPTS):
             code = new.custom_code or generate_code()
-            entry_id: bytes = await self.redis.xadd(self.keys.index, {"c": code})
+            entry_id: bytes = await self.redis.xadd(self.keys.index, {_INDEX_CODE: code})
             if stored_file is not None and tracker is not None:
                 await tracker.track(stored_file.stored_name, code, keys_expire_ms)
             args = self._create_args(fields, keys_expire_ms, entry_id)
@@ -152,9 +153,9 @@ class Links:
             codes = {i: news[i].custom_code or generate_code() for i in pending}
             try:
                 entries = await self._pipelined(
-                    ("xadd", self.keys.index, {"c": codes[i]}) for i in pending
+                    ("xadd", self.keys.index, {_INDEX_CODE: codes[i]}) for i in pending
                 )
-            except UNAVAILABLE as exc:
+            except REDIS_UNAVAILABLE as exc:
                 for i in pending:
                     outcomes[i] = exc
                 break
@@ -176,7 +177,7 @@ class Links:
                 replies = await self._pipelined(
                     ("evalsha", sha, 1, key, *args) for key, args in calls
                 )
-            except UNAVAILABLE as exc:
+            except REDIS_UNAVAILABLE as exc:
                 for i, _ in sent:
                     outcomes[i] = exc
                 break
@@ -186,7 +187,7 @@ class Links:
                 if isinstance(reply, NoScriptError):  # the script did not run: safe to resend
                     try:
                         reply = await self.scripts.run("create_link", [key], args)
-                    except UNAVAILABLE as exc:
+                    except REDIS_UNAVAILABLE as exc:
                         reply = exc
                 if isinstance(reply, BaseException):
                     outcomes[i] = reply
@@ -201,7 +202,7 @@ class Links:
             if unused:
                 # Best effort: an entry left behind names a link of another second, and
                 # listing drops it when it passes.
-                with contextlib.suppress(*UNAVAILABLE):
+                with contextlib.suppress(*REDIS_UNAVAILABLE):
                     await self.redis.xdel(self.keys.index, *unused)
             pending = retry
         for i in pending:
@@ -304,7 +305,7 @@ class Links:
         while True:
             count = max(limit + 1 - len(items), _INDEX_BATCH)
             entries = await self.redis.xrevrange(self.keys.index, max=upper, min="-", count=count)
-            codes = [entry[1][b"c"].decode() for entry in entries]
+            codes = [entry[1][_INDEX_CODE.encode()].decode() for entry in entries]
             pipe = self.redis.pipeline(transaction=False)
             for code in codes:
                 pipe.hgetall(self.keys.link(code))
@@ -332,6 +333,9 @@ class Links:
             await self.redis.xdel(self.keys.index, *entry_ids)
 
 
+_CREATED = Field.CREATED.encode()
+
+
 def _entry_ms(entry_id: bytes) -> int:
     return int(entry_id.split(b"-")[0])
 
@@ -342,4 +346,4 @@ def _entry_of(entry_id: bytes, fields: Mapping[bytes, bytes]) -> bool:
     The link's creation second is its entry's: an earlier link of the same code was created
     at least a second earlier (its keys outlive its creation by the retention, at least 1 s).
     """
-    return _entry_ms(entry_id) // 1000 == int(fields.get(b"c", b"-1"))
+    return _entry_ms(entry_id) // 1000 == int(fields.get(_CREATED, b"-1"))

@@ -10,9 +10,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from shared.keys import CODE_PATTERN
 from shared.settings import Settings
 
-CODE_PATTERN = "^[A-Za-z0-9_-]{4,64}$"
+# A JSON Schema pattern may match anywhere: shared/keys.py's regex, anchored.
+CODE_SCHEMA_PATTERN = f"^{CODE_PATTERN.pattern}$"
 # What normalize_url accepts without rewriting: http(s), a plain host, optional port, path,
 # query and fragment of URL-safe characters. The server also accepts Unicode hosts (stored in
 # punycode) and IPv6 literals; this pattern documents the common subset.
@@ -63,7 +65,7 @@ UNAUTHORIZED = _response(
 )
 READ_ONLY = _response("The API key is read-only", "Error")
 BOOTSTRAP_ONLY = _response("Only the bootstrap key may manage API keys", "Error")
-UNAVAILABLE = _response(
+UNAVAILABLE_RESPONSE = _response(
     "Redis is not answering; retry shortly",
     "Error",
     {"Retry-After": _header("Seconds to wait", {"type": "string", "pattern": "^[0-9]+$"})},
@@ -75,7 +77,7 @@ NOT_FOUND = _response("Unknown code", "Error")
 
 def _protected(responses: dict[str, Any], *, writes: bool = False) -> dict[str, Any]:
     """Every /api/v1 route: 401 without a valid key, 503 while Redis is down."""
-    extra = {"401": UNAUTHORIZED, "503": UNAVAILABLE}
+    extra = {"401": UNAUTHORIZED, "503": UNAVAILABLE_RESPONSE}
     if writes:
         extra["403"] = READ_ONLY
     return {**responses, **extra}
@@ -105,7 +107,7 @@ def _link_request(now: datetime) -> dict[str, Any]:
             },
             "maxViews": {"type": ["integer", "null"], "minimum": 1, "maximum": 2147483647},
             "password": {"type": ["string", "null"], "minLength": 1, "maxLength": 1024},
-            "customCode": {"type": ["string", "null"], "pattern": CODE_PATTERN},
+            "customCode": {"type": ["string", "null"], "pattern": CODE_SCHEMA_PATTERN},
         },
     }
 
@@ -132,7 +134,7 @@ def _file_request(now: datetime) -> dict[str, Any]:
                 "1 to 999999999)",
             },
             "password": {"type": "string", "minLength": 1, "maxLength": 1024},
-            "customCode": {"type": "string", "pattern": CODE_PATTERN},
+            "customCode": {"type": "string", "pattern": CODE_SCHEMA_PATTERN},
         },
     }
 
@@ -175,7 +177,7 @@ LINK = {
         "lastViewedAt",
     ],
     "properties": {
-        "shortCode": {"type": "string", "pattern": CODE_PATTERN},
+        "shortCode": {"type": "string", "pattern": CODE_SCHEMA_PATTERN},
         "shortUrl": {"type": "string"},
         "targetUrl": _NULLABLE_STRING,
         "kind": {"type": "string", "enum": ["url", "file"]},
@@ -246,7 +248,7 @@ def _path_parameter(name: str, pattern: str) -> dict[str, Any]:
     }
 
 
-CODE_PARAMETER = _path_parameter("code", CODE_PATTERN)
+CODE_PARAMETER = _path_parameter("code", CODE_SCHEMA_PATTERN)
 LOCATION = {"Location": _header("/api/v1/links/{shortCode}")}
 PUBLIC: list[dict[str, list[str]]] = []  # no security requirement
 
@@ -430,7 +432,7 @@ def _paths() -> dict[str, Any]:
                             }
                         },
                     },
-                    "503": UNAVAILABLE,
+                    "503": UNAVAILABLE_RESPONSE,
                 },
             },
         },

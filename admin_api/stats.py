@@ -17,7 +17,8 @@ import msgspec
 from starlette.requests import Request
 from starlette.responses import Response
 
-from shared.errors import NotFound, ValidationFailed, json_response
+from admin_api.errors import NotFound, ValidationFailed
+from shared.errors import json_response
 from shared.keys import Keys, is_valid_code
 from shared.models import Field, format_ms, now_ms
 from shared.stats import (
@@ -198,7 +199,8 @@ def csv_response(rows: list[list[Any]], file_name: str) -> Response:
 
 
 def reader_of(request: Request) -> StatsReader:
-    reader: StatsReader = request.app.state.stats
+    # Not admin_api.services.services(): that module imports this one for StatsReader.
+    reader: StatsReader = request.app.state.services.stats
     return reader
 
 

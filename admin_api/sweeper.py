@@ -27,7 +27,7 @@ from typing import Any
 from shared.files import is_stored_name
 from shared.keys import Keys, is_valid_code
 from shared.models import Field, now_ms
-from shared.store import UNAVAILABLE
+from shared.store import REDIS_UNAVAILABLE
 
 logger = logging.getLogger("securelink.sweeper")
 
@@ -173,7 +173,7 @@ class FileSweeper:
                 if time.monotonic() >= next_orphan_scan:
                     await self.sweep_orphans()
                     next_orphan_scan = time.monotonic() + self.grace_ms / 1000
-            except UNAVAILABLE:
+            except REDIS_UNAVAILABLE:
                 logger.warning("file sweep skipped: Redis is unavailable")
             except Exception:
                 logger.exception("file sweep failed")

@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from shared.errors import ValidationFailed
+from admin_api.errors import ValidationFailed
 from shared.keys import is_valid_code
 from shared.urls import ascii_url
 

@@ -116,6 +116,41 @@ def uvicorn_app(name: str, app: str, port: int, log_dir: Path, env: dict[str, st
     return Service(name, argv, port, log_dir, env, ready_path="/-/count")
 
 
+NODE_ANCHOR = BENCH / "node_anchor"
+
+
+def prepare_node_anchor() -> str | None:
+    """Install the Node anchor's pinned packages with npm; a note saying why not, or None.
+
+    The anchor is what a Node user would build on our own script (node:http, ioredis with
+    auto-pipelining): the stack to beat. Without node or npm the benchmark runs without it.
+    """
+    node, npm = shutil.which("node"), shutil.which("npm")
+    if node is None or npm is None:
+        return "Node anchor skipped: node and npm are not installed"
+    lock = NODE_ANCHOR / "package-lock.json"
+    installed = NODE_ANCHOR / "node_modules" / ".package-lock.json"
+    if installed.is_file() and installed.stat().st_mtime >= lock.stat().st_mtime:
+        return None
+    done = subprocess.run(
+        [npm, "ci", "--no-audit", "--no-fund", "--loglevel=error"],
+        cwd=NODE_ANCHOR,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        return f"Node anchor skipped: npm ci failed: {done.stderr.strip()[-500:]}"
+    return None
+
+
+def node_anchor(port: int, log_dir: Path, env: dict[str, str]) -> Service:
+    """bench/node_anchor/server.js: node:http + ioredis running lua/resolve_link.lua."""
+    node = shutil.which("node") or "node"
+    argv = [node, str(NODE_ANCHOR / "server.js")]
+    return Service("node", argv, port, log_dir, {**env, "BENCH_PORT": str(port)})
+
+
 def securelink(module: str, port: int, log_dir: Path, env: dict[str, str]) -> Service:
     """`python -m redirector` or `python -m admin_api`, as deployed."""
     return Service(module, [sys.executable, "-m", module], port, log_dir, env)

@@ -8,6 +8,7 @@ the redirector; all driven by wrk with the same settings, printed as a markdown 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import os
 import platform
@@ -17,7 +18,8 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -30,21 +32,42 @@ from bench.procs import (
     finish_wrk,
     http_get,
     http_post,
+    node_anchor,
     parse,
+    prepare_node_anchor,
     securelink,
     start_wrk,
     uvicorn_app,
     wrk,
 )
+from bench.race import Contender, Scenario, count_endpoint, race, ratio_line, ratios, table
 from shared.redis_server import RedisServer, free_port
 
 PREFIX = "sl"  # the default: key names count toward memory per link
 TARGET = "https://example.com/bench/target/0123456789"  # 40 characters
 PASSWORD = "correct horse battery staple"
-BATCH = 1000  # links a batch request, the route's limit
 OK_METRIC = re.compile(
     r'securelink_resolutions_total\{outcome="ok",service="redirector"\} ([0-9.e+]+)'
 )
+BARE = "bare Starlette 302, no Redis"
+NODE = "Node anchor (node:http + ioredis, same script)"
+MINE = "securelink redirector"
+GRANIAN = "securelink redirector, SECURELINK_SERVER=granian"
+UNMETERED = "securelink redirector, hot-path metrics off"
+BATCH = 1000  # links a batch request, the route's limit
+SUM_VIEWS = """
+local views = 0
+for _, key in ipairs(KEYS) do views = views + (tonumber(redis.call('HGET', key, 'v')) or 0) end
+return views
+"""
+
+
+def metric_count(service: Service) -> int:
+    """The redirector's ok resolutions, summed over its workers by the multiprocess metrics."""
+    match = OK_METRIC.search(http_get(service.url + "/-/metrics")[1])
+    if match is None:
+        raise BenchError(f"no ok resolutions in {service.name}'s /-/metrics")
+    return int(float(match.group(1)))
 
 
 @dataclass(frozen=True)
@@ -54,36 +77,17 @@ class Profile:
     rounds: int
     connections: int
     memory_links: int
+    random_links: int
     exact_links: int = 20
     exact_views: int = 50
 
 
-FULL = Profile(seconds=10, warmup=3, rounds=3, connections=64, memory_links=100_000)
-QUICK = Profile(seconds=2, warmup=1, rounds=2, connections=64, memory_links=10_000)
-
-
-@dataclass
-class Row:
-    """The best of an app's runs; views and 302s as counted over the process's whole life."""
-
-    name: str
-    result: WrkResult
-    views: int | None = None
-    served: int | None = None
-    in_flight: int | None = None  # views counted beyond wrk's responses in the best run
-
-
-@dataclass
-class Contender:
-    name: str
-    service: Service
-    code: str
-    counts_views: bool
-    runs: list[tuple[WrkResult, int]] = field(default_factory=list)  # (result, views added)
-
-    @property
-    def url(self) -> str:
-        return f"{self.service.url}/{self.code}"
+FULL = Profile(
+    seconds=10, warmup=3, rounds=3, connections=64, memory_links=100_000, random_links=100_000
+)
+QUICK = Profile(
+    seconds=2, warmup=1, rounds=3, connections=64, memory_links=10_000, random_links=10_000
+)
 
 
 class Bench:
@@ -95,6 +99,7 @@ class Bench:
         self.redis: redis.Redis | None = None
         self.admin: Service | None = None
         self.notes: list[str] = []
+        self.node_note = prepare_node_anchor()  # None: the Node anchor runs
 
     # --- set-up ------------------------------------------------------------------------------
     def env(self, **extra: str) -> dict[str, str]:
@@ -125,82 +130,67 @@ class Bench:
         assert self.redis is not None
         return int(self.redis.hget(f"{PREFIX}:link:{{{code}}}", "v") or 0)
 
-    def contenders(self, workers: int) -> list[Contender]:
-        def redirector() -> Service:
-            port = free_port()
-            env = self.env(SECURELINK_WORKERS=str(workers), SECURELINK_REDIRECTOR_PORT=str(port))
-            return securelink("redirector", port, self.work, env)
+    def views_of(self, codes: list[str]) -> Callable[[], int]:
+        """The views of all these links together, read in one script call."""
+        assert self.redis is not None
+        script = self.redis.register_script(SUM_VIEWS)
+        keys = [f"{PREFIX}:link:{{{code}}}" for code in codes]
+        return lambda: int(script(keys=keys))
 
-        def without_metrics() -> Service:
-            port = free_port()
-            env = self.env(SECURELINK_REDIRECTOR_PORT=str(port))
-            argv = [sys.executable, "-m", "bench.redirector_without_metrics"]
-            return Service("redirector-nometrics", argv, port, self.work, env)
+    def redirector(self, name: str, **extra: str) -> Contender:
+        port = free_port()
+        env = self.env(SECURELINK_REDIRECTOR_PORT=str(port), **extra)
+        return Contender(name, securelink("redirector", port, self.work, env), metric_count)
 
-        if workers > 1:
-            return [Contender(f"redirector, SECURELINK_WORKERS={workers}", redirector(),
-                              self.create(), counts_views=True)]  # fmt: skip
+    def lineup(self) -> list[Contender]:
+        """The anchors and the redirector, one process each; the Node anchor when installed."""
         env = self.env()
-        return [
+        contenders = [
             Contender(
-                "bare Starlette 302, no Redis",
+                BARE,
                 uvicorn_app("bare", "bench.bare_app:app", free_port(), self.work, env),
-                self.create(),
+                count_endpoint,
                 counts_views=False,
             ),
             Contender(
                 "naive HGETALL + HINCRBY",
                 uvicorn_app("naive", "bench.naive_app:app", free_port(), self.work, env),
-                self.create(),
-                counts_views=True,
-            ),
-            Contender("securelink redirector", redirector(), self.create(), counts_views=True),
-            Contender(
-                "redirector, hot-path metrics off (`bench/redirector_without_metrics.py`)",
-                without_metrics(),
-                self.create(),
-                counts_views=True,
+                count_endpoint,
             ),
         ]
+        if self.node_note is None:
+            contenders.append(Contender(NODE, node_anchor(free_port(), self.work, env),
+                                        count_endpoint))  # fmt: skip
+        contenders.append(self.redirector(MINE))
+        port = free_port()
+        argv = [sys.executable, "-m", "bench.redirector_without_metrics"]
+        unmetered = Service("redirector-nometrics", argv, port, self.work,
+                            self.env(SECURELINK_REDIRECTOR_PORT=str(port)))  # fmt: skip
+        contenders.append(Contender(UNMETERED, unmetered, None))
+        if importlib.util.find_spec("granian") is not None:
+            contenders.append(self.redirector(GRANIAN, SECURELINK_SERVER="granian"))
+        return contenders
 
-    def race(self, workers: int = 1) -> list[Row]:
-        """Every contender warmed up, then measured in alternating rounds: the best run counts.
+    def seed(self, count: int) -> tuple[float, Path]:
+        """`securelink seed --count N`: seconds taken, and the codes file it wrote."""
+        assert self.admin is not None
+        out = self.work / "codes.txt"
+        env = {**os.environ, "SECURELINK_ADMIN_URL": self.admin.url,
+               "SECURELINK_ADMIN_KEY": self.admin_key}  # fmt: skip
+        command = [str(Path(sys.executable).parent / "securelink"), "seed", "--count", str(count),
+                   "--tag", "bench", "--out", str(out)]  # fmt: skip
+        started = time.monotonic()
+        subprocess.run(command, env=env, check=True, stdout=subprocess.DEVNULL)
+        return time.monotonic() - started, out
 
-        Alternating rounds and the best of them keep a burst of other work on the machine from
-        landing on one contender only.
-        """
-        contenders = self.contenders(workers)
+    def race(self, contenders: list[Contender], scenario: Scenario, codes: list[str]) -> None:
+        """Alternating rounds of every contender on `scenario`; their runs start empty."""
         profile = self.profile
-        try:
-            for contender in contenders:
-                contender.service.start()
-                wrk(contender.url, connections=profile.connections, seconds=profile.warmup)
-            time.sleep(0.5)
-            for _ in range(profile.rounds):
-                for contender in contenders:
-                    before = self.views(contender.code)
-                    result = wrk(contender.url, connections=profile.connections,
-                                 seconds=profile.seconds)  # fmt: skip
-                    time.sleep(0.3)  # requests in flight when wrk stopped finish
-                    contender.runs.append((result, self.views(contender.code) - before))
-            return [self.row(contender) for contender in contenders]
-        finally:
-            for contender in contenders:
-                contender.service.stop()
-
-    def row(self, contender: Contender) -> Row:
-        result, added = max(contender.runs, key=lambda run: run[0].rate)
-        url = contender.service.url
-        served = None
-        if contender.service.name == "redirector":
-            # Every worker's count, summed by the metrics' multiprocess mode.
-            if contender.counts_views:
-                match = OK_METRIC.search(http_get(url + "/-/metrics")[1])
-                served = int(float(match.group(1))) if match else None
-        elif contender.service.name != "redirector-nometrics":  # it counts no 302s
-            served = int(http_get(url + "/-/count")[1])
-        views = self.views(contender.code) if contender.counts_views else None
-        return Row(contender.name, result, views, served, added - result.requests)
+        for contender in contenders:
+            contender.runs = []
+        race(contenders, scenario, self.views_of(codes), rounds=profile.rounds,
+             seconds=profile.seconds, warmup=profile.warmup,
+             connections=profile.connections)  # fmt: skip
 
     def exactness(self, service_url: str) -> tuple[int, int, dict[str, int]]:
         """Links with maxViews raced by wrk: passes allowed, passes given, statuses."""
@@ -257,27 +247,6 @@ class Bench:
         wrk(url, env, connections=16, seconds=2, timeout=30)
         seconds = max(self.profile.seconds, 5)
         return wrk(url, env, connections=16, seconds=seconds, timeout=30)
-
-    def seed(self, count: int) -> tuple[float, Path]:
-        """`securelink seed --count N`: seconds taken, and the codes file it wrote."""
-        assert self.admin is not None
-        out = self.work / "codes.txt"
-        env = {**os.environ, "SECURELINK_ADMIN_URL": self.admin.url,
-               "SECURELINK_ADMIN_KEY": self.admin_key}  # fmt: skip
-        command = [str(Path(sys.executable).parent / "securelink"), "seed", "--count", str(count),
-                   "--tag", "bench", "--out", str(out)]  # fmt: skip
-        started = time.monotonic()
-        subprocess.run(command, env=env, check=True, stdout=subprocess.DEVNULL)
-        return time.monotonic() - started, out
-
-    def random_access(self, service_url: str, codes: Path) -> WrkResult:
-        """Redirects spread at random over every seeded code (BENCH_CODES)."""
-        env = {"BENCH_CODES": str(codes)}
-        profile = self.profile
-        wrk(f"{service_url}/", env, connections=profile.connections, seconds=profile.warmup,
-            script="random.lua")  # fmt: skip
-        return wrk(f"{service_url}/", env, connections=profile.connections,
-                   seconds=profile.seconds, script="random.lua")  # fmt: skip
 
     def memory_per_link(self) -> tuple[int, float, int]:
         """(links, used_memory delta per link, MEMORY USAGE of one link hash), bytes."""
@@ -339,25 +308,6 @@ def machine() -> str:
     )
 
 
-def fmt_row(row: Row, bare: float, connections: int = 64) -> str:
-    r = row.result
-    share = f"{r.rate / bare:.2f}" if bare else "-"
-    if row.views is None:
-        counts = "no Redis"
-    elif row.served is not None:
-        mark = "exact" if row.views == row.served else "MISMATCH"
-        counts = f"{row.views:,} / {row.served:,} ({mark})"
-    else:  # several workers: wrk's responses against the views its run added
-        added = r.requests + (row.in_flight or 0)
-        mark = "exact" if 0 <= (row.in_flight or 0) <= connections else "MISMATCH"
-        counts = f"{added:,} / {r.requests:,} read by wrk, +{row.in_flight} in flight ({mark})"
-    errors = f" ({r.socket_errors} socket errors)" if r.socket_errors else ""
-    return (
-        f"| {row.name} | {r.rate:,.0f}{errors} | {r.p50_ms:.2f} | {r.p99_ms:.2f} | {share} "
-        f"| {counts} |"
-    )
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="./scripts/bench", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="short runs: under a minute")
@@ -367,9 +317,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"# securelink benchmark ({'quick' if args.quick else 'full'})", flush=True)
     print(f"Machine: {machine()}", flush=True)
     print(
-        f"wrk -t1 -c{profile.connections} -d{profile.seconds:g}s, best of {profile.rounds} "
-        f"alternating rounds after a {profile.warmup:g} s warm-up; one uvicorn process each "
-        "(uvloop, httptools, no access log); views and 302s over each process's whole life",
+        f"wrk -t1 -c{profile.connections} -d{profile.seconds:g}s, {profile.rounds} alternating "
+        f"rounds after a {profile.warmup:g} s warm-up, medians of per-round ratios; one process "
+        "each (Python apps: uvicorn, uvloop, httptools, no access log); every run checks that "
+        "the views it added equal the 302s the process served in it",
         flush=True,
     )
     started = time.monotonic()
@@ -387,23 +338,77 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def report(bench: Bench, table_only: bool) -> None:
-    rows = bench.race()
-    if not table_only:
-        rows += bench.race(workers=2)
-    bare = rows[0].result.rate
-    print("\n| app | req/s | p50 ms | p99 ms | share of bare | views counted / 302s served |")
-    print("|---|---|---|---|---|---|")
-    for row in rows:
-        print(fmt_row(row, bare, bench.profile.connections))
-    naive, mine, unmetered = rows[1].result.rate, rows[2].result.rate, rows[3].result.rate
+    profile = bench.profile
+    if bench.node_note:
+        print(f"\n{bench.node_note}.", flush=True)
+    hot_code = bench.create()
+    seconds, codes_file = bench.seed(profile.random_links)
+    codes = [line for line in codes_file.read_text().split() if line]
     print(
-        f"\nRedirector: {mine / bare:.2f} of bare, {mine / naive:.2f}x naive, "
-        f"p99 {rows[2].result.p99_ms:.2f} ms; with metrics {mine / unmetered:.2f} of its "
-        "throughput without them.",
+        f"\nSeeded {len(codes):,} links with `securelink seed` in {seconds:.1f} s "
+        f"({len(codes) / seconds:,.0f} links/s).",
         flush=True,
     )
+    scenarios = [
+        (Scenario("single hot link", f"/{hot_code}"), [hot_code]),
+        (
+            Scenario(f"{len(codes):,} links at random", "/", "random.lua",
+                     {"BENCH_CODES": str(codes_file)}),
+            codes,
+        ),
+    ]  # fmt: skip
+    contenders = bench.lineup()
+    mine = next(contender for contender in contenders if contender.name == MINE)
+    node = next((contender for contender in contenders if contender.name == NODE), None)
+    granian = next((contender for contender in contenders if contender.name == GRANIAN), None)
+    unmetered = next(contender for contender in contenders if contender.name == UNMETERED)
+    plain_runs = []
+    try:
+        for contender in contenders:
+            contender.service.start()
+        for scenario, scenario_codes in scenarios:
+            bench.race(contenders, scenario, scenario_codes)
+            print(f"\n### {scenario.name}\n", flush=True)
+            print("\n".join(table(contenders, contenders[0])))
+            print()
+            if node is not None:
+                print(ratio_line(f"Redirector / Node anchor ({scenario.name})",
+                                 ratios(mine, node)))  # fmt: skip
+                print(
+                    f"p99 at {profile.connections} connections: redirector "
+                    f"{mine.median_p99():.2f} ms, Node anchor {node.median_p99():.2f} ms "
+                    "(medians of the rounds)"
+                )
+            print(ratio_line(f"Redirector / bare ({scenario.name})",
+                             ratios(mine, contenders[0])), flush=True)  # fmt: skip
+            print(ratio_line(f"Redirector with metrics / without ({scenario.name})",
+                             ratios(mine, unmetered)), flush=True)  # fmt: skip
+            if granian is not None:
+                print(ratio_line("Redirector under granian / under uvicorn", ratios(granian, mine)))
+                if node is not None:
+                    print(ratio_line("Redirector under granian / Node anchor",
+                                     ratios(granian, node)), flush=True)  # fmt: skip
+            plain_runs.append(mine.median_run().result)
+    finally:
+        for contender in contenders:
+            contender.service.stop()
     if table_only:
         return
+
+    single = bench.redirector(f"{MINE}, 1 worker")
+    double = bench.redirector(f"{MINE}, SECURELINK_WORKERS=2", SECURELINK_WORKERS="2")
+    try:
+        single.service.start()
+        double.service.start()
+        for scenario, scenario_codes in scenarios:
+            bench.race([single, double], scenario, scenario_codes)
+            print(f"\n### workers, {scenario.name} ({os.cpu_count()} cores)\n")
+            print("\n".join(table([single, double], single)))
+            print()
+            print(ratio_line("2 workers / 1", ratios(double, single)), flush=True)
+    finally:
+        single.service.stop()
+        double.service.stop()
 
     port = free_port()
     env = bench.env(SECURELINK_REDIRECTOR_PORT=str(port))
@@ -421,7 +426,7 @@ def report(bench: Bench, table_only: bool) -> None:
         allowed, passes, statuses = bench.exactness(naive_app.url)
         print(f"Naive app, same race: {passes} views counted of {allowed} allowed; {statuses}")
 
-    plain = rows[2].result
+    plain = plain_runs[0]
     print("\n| measurement | result |\n|---|---|")
     print(
         f"| plain redirect while 20 clients verify passwords | {redirects.rate:,.0f} req/s, "
@@ -434,8 +439,7 @@ def report(bench: Bench, table_only: bool) -> None:
         label = "with password (Argon2id, owasp profile)" if with_password else "no password"
         failed = result.errors["status"] + result.socket_errors
         print(
-            f"| links created per second, one a request, {label}, "
-            f"{8 if with_password else 16} clients | {result.rate:,.0f}/s "
+            f"| links created per second, one a request, {label} | {result.rate:,.0f}/s "
             f"(p99 {result.p99_ms:.1f} ms{f', {failed} failed' if failed else ''}) |",
             flush=True,
         )
@@ -444,25 +448,8 @@ def report(bench: Bench, table_only: bool) -> None:
     failed = batch.errors["status"] + batch.socket_errors
     print(
         f"| links created per second, batches of {BATCH}, no password, 16 clients | "
-        f"{batch_links:,.0f}/s, {batch_links / rates[False].rate:.1f}x one a request "
+        f"{batch_links:,.0f}/s: {batch_links / rates[False].rate:.1f}x one a request "
         f"(p99 {batch.p99_ms:.0f} ms a batch{f', {failed} failed' if failed else ''}) |",
-        flush=True,
-    )
-    seconds, codes = bench.seed(bench.profile.memory_links)
-    print(
-        f"| `securelink seed --count {bench.profile.memory_links:,}` | {seconds:.1f} s "
-        f"({bench.profile.memory_links / seconds:,.0f} links/s) |",
-        flush=True,
-    )
-    port = free_port()
-    env = bench.env(SECURELINK_REDIRECTOR_PORT=str(port))
-    with securelink("redirector", port, bench.work, env) as service:
-        spread = bench.random_access(service.url, codes)
-    print(
-        f"| redirects at random over the {bench.profile.memory_links:,} seeded codes "
-        f"(`bench/random.lua`) | {spread.rate:,.0f} req/s, p50 {spread.p50_ms:.2f} ms, "
-        f"p99 {spread.p99_ms:.2f} ms (single hot link: {plain.rate:,.0f} req/s)"
-        f"{f'; {spread.errors}' if spread.errors['status'] or spread.socket_errors else ''} |",
         flush=True,
     )
     links, delta, one = bench.memory_per_link()

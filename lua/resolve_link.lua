@@ -23,6 +23,7 @@ ARGV[4]  the view's referrer host: '' when no Referer was sent, '*' for one with
 ARGV[5]  the view's device class: 'd' desktop, 'm' mobile, 't' tablet, 'o' other
 
 Returns {status, target, kind, file name, file size, content type, password hash}
+  (the order of shared/scripts.py's ResolveReply: Lua indices are one more)
   status: 0 ok, 1 not found, 2 expired, 3 exhausted, 4 revoked, 5 password required,
           6 click required (a clickToOpen link, field 'o', asked in mode 0)
   Only status 0, and status 5 or 6 in peek and preview modes, carry the other fields; the

@@ -11,11 +11,10 @@ from urllib.parse import quote
 from starlette.responses import FileResponse
 from starlette.types import Receive, Scope, Send
 
-from shared.files import is_stored_name, safe_media_type
+from shared.files import DEFAULT_FILE_NAME, is_stored_name, safe_media_type
 
 logger = logging.getLogger("securelink")
 
-DEFAULT_FILE_NAME = "download"
 # Inside the quoted ASCII fallback: no quote, backslash, slash, semicolon, percent or control.
 _FALLBACK_SAFE = frozenset(
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789 !#$&'()+,-.=@[]^_`{}~"

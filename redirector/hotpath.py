@@ -8,45 +8,40 @@ reply in the scope when it was already asked: a request is never resolved twice.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping
 from time import perf_counter
-from typing import TYPE_CHECKING, Any
 
 from starlette.responses import Response
 from starlette.types import Message, Scope, Send
 
 from redirector.previews import is_preview_bot
+from redirector.resolver import RESOLVED, ResolveCall, is_file_reply
 from shared.keys import CODE_PATTERN
 from shared.metrics import STARTED, Metrics, hot_increment, hot_observe
-from shared.scripts import ResolveMode, ResolveStatus
+from shared.scripts import ResolveMode, ResolveReply, ResolveStatus
 
-if TYPE_CHECKING:
-    from redirector.app import Responder
-
-# Scope key of what the hot path's script call gave: a reply, or the exception it raised.
-RESOLVED = "securelink.resolved"
 # The value Response templates carry in place of the target, swapped per request.
-_PLACEHOLDER = "\x00target\x00"
+PLACEHOLDER = "\x00target\x00"
 _EMPTY_BODY: Message = {"type": "http.response.body", "body": b""}
 _OK = int(ResolveStatus.OK)
-_FILE_KIND = b"f"
-
-ResolveCall = Callable[[str, ResolveMode], Awaitable[Any]]
 
 
 def template(
-    response: Response, always: Mapping[str, str]
+    response: Response, always_on: Mapping[str, str]
 ) -> tuple[list[tuple[bytes, bytes]], int]:
-    """A response's headers, with those SecurityHeaders would add, and where the target sits."""
+    """A response's headers, with those SecurityHeaders would add, and where the target sits.
+
+    `response` is the redirect the app would send, built for PLACEHOLDER as its target.
+    """
     headers = list(response.raw_headers)
     present = {name for name, _ in headers}
     headers += [
         (name.lower().encode(), value.encode())
-        for name, value in always.items()
+        for name, value in always_on.items()
         if name.lower().encode() not in present
     ]
     for index, (_, value) in enumerate(headers):
-        if value == _PLACEHOLDER.encode("latin-1"):
+        if value == PLACEHOLDER.encode("latin-1"):
             return headers, index
     raise ValueError("the response template does not carry the placeholder")
 
@@ -58,16 +53,16 @@ class HotPath:
         self,
         resolve: ResolveCall,
         metrics: Metrics,
-        responder: Responder,
-        always: Mapping[str, str],
+        redirect: Response,
+        always_on: Mapping[str, str],
     ) -> None:
+        """`redirect` is the app's redirect to PLACEHOLDER: the template every redirect copies."""
         self.resolve = resolve
-        redirect = responder.redirect(_PLACEHOLDER)
         self.status = redirect.status_code
         # Bound once: a redirect costs a few writes of memory-mapped values, no label lookup.
         self.count_ok = hot_increment(metrics.resolution("ok"))
         self.observe = hot_observe(metrics.duration("/{code}", self.status))
-        self.headers, self.location_at = template(redirect, always)
+        self.headers, self.location_at = template(redirect, always_on)
         self.valid = CODE_PATTERN.fullmatch
 
     async def __call__(self, scope: Scope, send: Send) -> bool:
@@ -93,10 +88,10 @@ class HotPath:
         except Exception as exc:
             scope[RESOLVED] = exc  # the app answers it: a 503, or the 500 with a reference id
             return False
-        if reply[0] != _OK or (len(reply) > 2 and reply[2] == _FILE_KIND):
+        if reply[ResolveReply.STATUS] != _OK or is_file_reply(reply):
             scope[RESOLVED] = reply  # 404, 410, the password form, a file: the app answers
             return False
-        target = reply[1]
+        target = reply[ResolveReply.TARGET]
         if not target.isascii():
             scope[RESOLVED] = reply  # the Responder percent-encodes it
             return False

@@ -15,20 +15,19 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
 
 from starlette.requests import Request
 from starlette.responses import Response
 
 from redirector.negotiation import prefers_json
+from redirector.resolver import Resolution
+from redirector.responses import Text
+from redirector.services import Services, services
 from shared.bodies import decode_json_object
 from shared.keys import is_valid_code
 from shared.scripts import AttemptStatus, ResolveMode, ResolveStatus
-from shared.store import UNAVAILABLE
-
-if TYPE_CHECKING:
-    from redirector.app import Resolution, Responder
+from shared.store import REDIS_UNAVAILABLE
 
 CLIENT_FAILURE_LIMIT = 5
 LINK_FAILURE_LIMIT = 100
@@ -40,11 +39,6 @@ BUSY_WAIT_SECONDS = 5.0
 BUSY_POLL_SECONDS = 0.02
 # 1024 characters of 4-byte UTF-8, percent-encoded, fit.
 MAX_PASSWORD_BODY = 16 * 1024
-
-ENTER_PASSWORD = "Enter the password."
-WRONG_PASSWORD = "Wrong password. Try again."
-LOCKED_OUT = "Too many wrong passwords. Try again later."
-TOO_BUSY = "Too many password attempts at once. Try again in a moment."
 
 
 class BadBody(Exception):
@@ -109,38 +103,40 @@ def client_id(host: str) -> str:
 
 async def submit(request: Request) -> Response:
     """Right password: 303 to the target and one view; wrong: 401 and the form again."""
-    state = request.app.state
-    responder: Responder = state.responder
+    found = services(request)
+    responder = found.responder
     code = request.path_params["code"]
     if not is_valid_code(code):
         return responder.not_found(request)
     try:
-        peek = await state.resolver.resolve(code, ResolveMode.PEEK)
+        peek = await found.resolver.resolve(code, ResolveMode.PEEK)
         if peek.status is ResolveStatus.OK:
             # No password on this link: a POST follows it like a GET would.
-            resolution = await state.resolver.resolve(code, ResolveMode.COUNT)
-            state.metrics.resolved(resolution.status.name.lower())
+            resolution = await found.resolver.resolve(code, ResolveMode.COUNT)
+            found.metrics.resolved(resolution.status.name.lower())
             return responder.outcome(request, resolution, redirect_status=303)
         if peek.status is not ResolveStatus.PASSWORD_REQUIRED:
             return responder.outcome(request, peek)
         try:
             password = await read_password(request)
         except BodyTooLarge:
-            return responder.error(request, 413, "Request body is too large")
+            return responder.error(request, 413, Text.BODY_TOO_LARGE)
         except BadBody:
-            return _ask_again(request, 400, ENTER_PASSWORD, "Malformed request body")
+            return _ask_again(request, 400, Text.ENTER_PASSWORD, Text.MALFORMED_BODY)
         if not password:
-            return _ask_again(request, 401, ENTER_PASSWORD, "Password required")
-        return await _check(request, code, peek.password_hash, password)
-    except UNAVAILABLE as exc:
-        request.app.state.metrics.redis_error(exc)
-        request.app.state.metrics.resolved("unavailable")
+            return _ask_again(request, 401, Text.ENTER_PASSWORD, Text.PASSWORD_REQUIRED)
+        assert peek.password_hash is not None  # a peek that asks for a password carries it
+        return await _verify_and_count(request, code, peek.password_hash, password)
+    except REDIS_UNAVAILABLE as exc:
+        found.metrics.redis_error(exc)
+        found.metrics.resolved("unavailable")
         return responder.unavailable(request)
 
 
-async def _check(request: Request, code: str, stored: str, password: str) -> Response:
-    state = request.app.state
-    keys = state.keys
+async def _verify_and_count(request: Request, code: str, stored: str, password: str) -> Response:
+    """Check the password within the guessing limits; right, count the view and redirect."""
+    found = services(request)
+    keys = found.keys
     client = client_id(request.client.host if request.client else "unknown")
     counters = [
         keys.password_failures(code, client),
@@ -148,33 +144,33 @@ async def _check(request: Request, code: str, stored: str, password: str) -> Res
         keys.password_pending(code, client),
         keys.password_pending_all(code),
     ]
-    responder: Responder = state.responder
-    status, wait_ms, ended = await _begin(state, code, counters)
+    responder = found.responder
+    status, wait_ms, ended = await _hold_a_place(found, code, counters)
     if ended is not None:
         # The link ran out of views (or was revoked) while this request waited for a place.
         return responder.outcome(request, ended)
     if status is AttemptStatus.LOCKED:
-        state.metrics.resolved("password_locked")
-        return _too_many(request, LOCKED_OUT, -(-wait_ms // 1000))
+        found.metrics.resolved("password_locked")
+        return _too_many(request, Text.LOCKED_OUT, -(-wait_ms // 1000))
     if status is AttemptStatus.BUSY:
-        return _too_many(request, TOO_BUSY, 1)
+        return _too_many(request, Text.TOO_BUSY, 1)
     # From here the place is held; if anything below fails it is freed by its expiry.
-    matches, new_hash = await state.passwords.verify(stored, password)
+    matches, new_hash = await found.passwords.verify(stored, password)
     wrong = 0 if matches else 1
-    await state.scripts.run("finish_password_attempt", counters, [wrong, FAILURE_WINDOW_SECONDS])
+    await found.scripts.run("finish_password_attempt", counters, [wrong, FAILURE_WINDOW_SECONDS])
     if not matches:
-        state.metrics.resolved("wrong_password")
-        return _ask_again(request, 401, WRONG_PASSWORD, WRONG_PASSWORD)
+        found.metrics.resolved("wrong_password")
+        return _ask_again(request, 401, Text.WRONG_PASSWORD, Text.WRONG_PASSWORD)
     if new_hash is not None:
-        await state.scripts.run("rehash_password", [keys.link(code)], [stored, new_hash])
+        await found.scripts.run("rehash_password", [keys.link(code)], [stored, new_hash])
     # Verified: this counting call re-checks expiry, revocation and remaining views.
-    resolution = await state.resolver.resolve(code, ResolveMode.COUNT_VERIFIED)
-    state.metrics.resolved(resolution.status.name.lower())
+    resolution = await found.resolver.resolve(code, ResolveMode.COUNT_VERIFIED)
+    found.metrics.resolved(resolution.status.name.lower())
     return responder.outcome(request, resolution, redirect_status=303)
 
 
-async def _begin(
-    state: Any, code: str, counters: list[str]
+async def _hold_a_place(
+    found: Services, code: str, counters: list[str]
 ) -> tuple[AttemptStatus, int, Resolution | None]:
     """Hold a place for one check, waiting a little while earlier checks still run.
 
@@ -185,23 +181,23 @@ async def _begin(
     deadline = loop.time() + BUSY_WAIT_SECONDS
     args = [CLIENT_FAILURE_LIMIT, LINK_FAILURE_LIMIT, RUNNING_HOLD_MS, FAILURE_WINDOW_SECONDS]
     while True:
-        status, wait_ms = await state.scripts.run("begin_password_attempt", counters, args)
+        status, wait_ms = await found.scripts.run("begin_password_attempt", counters, args)
         outcome = AttemptStatus(status)
         if outcome is not AttemptStatus.BUSY or loop.time() >= deadline:
             return outcome, int(wait_ms), None
         await asyncio.sleep(BUSY_POLL_SECONDS)
-        peek: Resolution = await state.resolver.resolve(code, ResolveMode.PEEK)
+        peek = await found.resolver.resolve(code, ResolveMode.PEEK)
         if peek.status is not ResolveStatus.PASSWORD_REQUIRED:
             return outcome, 0, peek
 
 
 def _ask_again(request: Request, status: int, html_message: str, json_message: str) -> Response:
-    responder: Responder = request.app.state.responder
+    responder = services(request).responder
     if prefers_json(request.headers.get("accept", "")):
         return responder.error(request, status, json_message)
     return responder.password_form(request, html_message, status=status)
 
 
 def _too_many(request: Request, message: str, retry_after: int) -> Response:
-    responder: Responder = request.app.state.responder
+    responder = services(request).responder
     return responder.error(request, 429, message, {"Retry-After": str(max(1, retry_after))})

@@ -37,8 +37,11 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from shared.scripts import Script
 
-MAX_BATCH = 512  # commands in one write; the rest leave on the next loop tick
+MAX_WRITE_BATCH = 512  # commands in one write; the rest leave on the next loop tick
 MAX_PENDING = 10_000  # queued plus in flight; past it a call fails at once (a 503)
+# Script arguments repeat (modes, the retention, referrer hosts, device letters): their RESP
+# encoding is kept, up to this many, so a call packs only its keys afresh.
+MAX_ENCODED_ARGS = 4096
 
 _ERRORS: dict[str, type[RedisError]] = {
     "NOSCRIPT": NoScriptError,
@@ -68,7 +71,9 @@ def as_error(reply: hiredis.ReplyError) -> RedisError:
 
 
 def _bulk(value: Any) -> bytes:
-    if isinstance(value, bytes):
+    if type(value) is str:  # the common case first: keys and most arguments
+        data = value.encode()
+    elif isinstance(value, bytes):
         data = value
     elif isinstance(value, str):
         data = value.encode()
@@ -226,7 +231,7 @@ class ScriptPipeline:
         scripts: dict[str, Script],
         *,
         timeout: float,
-        max_batch: int = MAX_BATCH,
+        max_batch: int = MAX_WRITE_BATCH,
         max_pending: int = MAX_PENDING,
         on_batch: Callable[[int], None] | None = None,
     ) -> None:
@@ -242,6 +247,7 @@ class ScriptPipeline:
         self._connecting: asyncio.Task[None] | None = None
         self._flush_scheduled = False
         self._heads: dict[tuple[str, int, int], bytes] = {}
+        self._encoded: dict[Any, bytes] = {}
 
     def pending(self) -> int:
         """Calls queued or in flight."""
@@ -270,7 +276,17 @@ class ScriptPipeline:
             head = b"*%d\r\n$7\r\nEVALSHA\r\n" % (3 + len(keys) + len(args))
             head += _bulk(script.sha) + _bulk(len(keys))
             self._heads[shape] = head
-        return head + b"".join([_bulk(part) for part in keys] + [_bulk(part) for part in args])
+        parts = [head]
+        parts += [_bulk(part) for part in keys]
+        encoded = self._encoded
+        for part in args:
+            data = encoded.get(part) if type(part) in (str, int) else None
+            if data is None:
+                data = _bulk(part)
+                if type(part) in (str, int) and len(encoded) < MAX_ENCODED_ARGS:
+                    encoded[part] = data
+            parts.append(data)
+        return b"".join(parts)
 
     def _flush(self) -> None:
         self._flush_scheduled = False

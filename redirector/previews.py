@@ -13,18 +13,15 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
-from typing import TYPE_CHECKING
 
 from starlette.requests import Request
 from starlette.responses import Response
 
 from redirector import pages
+from redirector.services import services
 from shared.models import Field
 from shared.scripts import ResolveMode, ResolveStatus
-from shared.store import UNAVAILABLE
-
-if TYPE_CHECKING:
-    from redirector.app import Responder
+from shared.store import REDIS_UNAVAILABLE
 
 # Product tokens of preview fetchers and crawlers, compared as whole words. Not a bare "bot"
 # (real phones: "CUBOT"), nor in-app browsers ("Pinterest for Android", "Snapchat", "FBAN"):
@@ -97,26 +94,26 @@ def request_is_preview(request: Request) -> bool:
 
 async def preview_response(request: Request, code: str) -> Response:
     """Answer a preview bot for a valid code, counting nothing."""
-    state = request.app.state
-    responder: Responder = state.responder
+    found = services(request)
+    responder = found.responder
     try:
-        resolution = await state.resolver.resolve(code, ResolveMode.PEEK)
+        resolution = await found.resolver.resolve(code, ResolveMode.PEEK)
         shows_target = (
             resolution.status is ResolveStatus.OK
             and not resolution.is_file
-            and not await state.redis.hexists(state.keys.link(code), Field.MAX_VIEWS)
+            and not await found.redis.hexists(found.keys.link(code), Field.MAX_VIEWS)
         )
-    except UNAVAILABLE as exc:
-        request.app.state.metrics.redis_error(exc)
-        request.app.state.metrics.resolved("unavailable")
+    except REDIS_UNAVAILABLE as exc:
+        found.metrics.redis_error(exc)
+        found.metrics.resolved("unavailable")
         return responder.unavailable(request)
-    state.metrics.resolved("preview")
+    found.metrics.resolved("preview")
     if shows_target or resolution.status not in (ResolveStatus.OK, ResolveStatus.PASSWORD_REQUIRED):
         return responder.outcome(request, resolution)
-    return neutral_page(responder.common)
+    return neutral_page(responder.always_on)
 
 
-def neutral_page(common_headers: dict[str, str]) -> Response:
+def neutral_page(always_on: dict[str, str]) -> Response:
     """200, no target, not to be cached or indexed."""
-    headers = {**common_headers, **pages.PAGE_HEADERS, "X-Robots-Tag": "noindex, nofollow"}
+    headers = {**always_on, **pages.PAGE_HEADERS, "X-Robots-Tag": "noindex, nofollow"}
     return Response(pages.preview_page(), 200, headers, media_type="text/html")

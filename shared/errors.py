@@ -1,20 +1,26 @@
-"""Errors that become the contract's JSON bodies, and the catch-all that answers surprises."""
+"""The contract's error body and JSON response, and the catch-all that answers surprises.
+
+Both services use these; the errors a handler raises belong to their service
+(admin_api/errors.py; the redirector answers through its Responder).
+"""
 
 from __future__ import annotations
 
 import logging
 import secrets
 from http import HTTPStatus
-from typing import Any, ClassVar
+from typing import Any
 
 import msgspec
-from starlette.requests import ClientDisconnect, Request
+from starlette.requests import ClientDisconnect
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 logger = logging.getLogger("securelink")
 
 JSON = "application/json"
+# The 500's message, in both services.
+INTERNAL_ERROR = "An unexpected error occurred"
 _encode = msgspec.json.Encoder().encode
 
 
@@ -23,82 +29,9 @@ def error_body(status: int, message: str) -> dict[str, Any]:
     return {"status": status, "error": HTTPStatus(status).phrase, "message": message}
 
 
-class ApiError(Exception):
-    """Base of the errors a handler may raise; never raised itself."""
-
-    status: ClassVar[int] = 500
-    default_message: ClassVar[str] = "An unexpected error occurred"
-
-    def __init__(self, message: str | None = None, *, headers: dict[str, str] | None = None):
-        self.message = message or self.default_message
-        self.headers = headers or {}
-        super().__init__(self.message)
-
-    def body(self) -> dict[str, Any]:
-        return error_body(self.status, self.message)
-
-
-class ValidationFailed(ApiError):
-    status = 400
-    default_message = "Validation failed"
-
-    def __init__(self, errors: list[str]):
-        super().__init__()
-        self.errors = errors
-
-    def body(self) -> dict[str, Any]:
-        return {**super().body(), "errors": self.errors}
-
-
-class MalformedBody(ApiError):
-    status = 400
-    default_message = "Malformed JSON body"
-
-
-class Unauthorized(ApiError):
-    status = 401
-    default_message = "Missing or invalid API key"
-
-    def __init__(self, message: str | None = None):
-        super().__init__(message, headers={"WWW-Authenticate": "Bearer"})
-
-
-class Forbidden(ApiError):
-    status = 403
-    default_message = "This API key may not do that"
-
-
-class NotFound(ApiError):
-    status = 404
-    default_message = "Link not found"
-
-
-class Conflict(ApiError):
-    status = 409
-    default_message = "customCode is already taken"
-
-
-class PayloadTooLarge(ApiError):
-    status = 413
-    default_message = "Request body is too large"
-
-
-class StorageUnavailable(ApiError):
-    status = 503
-    default_message = "Storage is unavailable, retry shortly"
-
-    def __init__(self, message: str | None = None):
-        super().__init__(message, headers={"Retry-After": "1"})
-
-
 def json_response(status: int, body: Any, headers: dict[str, str] | None = None) -> Response:
     """msgspec-encoded JSON; Starlette's JSONResponse goes through the slower json module."""
     return Response(_encode(body), status_code=status, media_type=JSON, headers=headers)
-
-
-async def api_error_handler(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, ApiError)
-    return json_response(exc.status, exc.body(), exc.headers)
 
 
 class CatchAll:
@@ -140,6 +73,6 @@ class CatchAll:
             )
             if started:
                 return  # too late for a status line; the server closes the connection
-            body = {**error_body(500, ApiError.default_message), "referenceId": reference_id}
+            body = {**error_body(500, INTERNAL_ERROR), "referenceId": reference_id}
             response = json_response(500, body, {"X-Reference-Id": reference_id})
             await response(scope, receive, send)

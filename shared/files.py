@@ -10,6 +10,8 @@ from shared.settings import Settings
 # Stored names are secrets.token_hex(16): never a name a user chose, never a path.
 STORED_NAME = re.compile(r"[0-9a-f]{32}")
 DEFAULT_CONTENT_TYPE = "application/octet-stream"
+# A file's name when the upload gave none we can use, and the download's name then.
+DEFAULT_FILE_NAME = "download"
 _TOKEN = r"[A-Za-z0-9!#$%&'*+.^_`|~-]{1,127}"
 _MEDIA_TYPE = re.compile(rf"{_TOKEN}/{_TOKEN}")
 

@@ -33,6 +33,22 @@ class ResolveStatus(enum.IntEnum):
     CLICK_REQUIRED = 6
 
 
+class ResolveReply(enum.IntEnum):
+    """Where each field sits in resolve_link's reply (the Lua header lists the same order).
+
+    Only OK, and PASSWORD_REQUIRED in peek mode, carry more than the status; Lua drops trailing
+    nils on some servers, so a shorter reply means the missing fields are absent.
+    """
+
+    STATUS = 0
+    TARGET = 1
+    KIND = 2  # Field.KIND's value: absent for url links, FILE_KIND for file links
+    FILE_NAME = 3
+    FILE_SIZE = 4
+    CONTENT_TYPE = 5
+    PASSWORD_HASH = 6
+
+
 class ResolveMode(enum.IntEnum):
     """ARGV[1] of resolve_link."""
 

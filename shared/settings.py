@@ -41,6 +41,8 @@ class Settings:
     log_level: str = "warning"
     log_format: str = "text"
     access_log: bool = False
+    # The HTTP server under both services: "uvicorn" or "granian" (README: which and why).
+    server: str = "uvicorn"
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -69,6 +71,7 @@ class Settings:
             log_level=read("SECURELINK_LOG_LEVEL", _log_level, "warning"),
             log_format=read("SECURELINK_LOG_FORMAT", _log_format, cls.log_format),
             access_log=read("SECURELINK_ACCESS_LOG", _flag, cls.access_log),
+            server=read("SECURELINK_SERVER", _server, cls.server),
         )
         return settings
 
@@ -174,6 +177,15 @@ def _log_level(raw: str) -> str:
     if level not in ("critical", "error", "warning", "info", "debug"):
         raise ValueError("must be one of critical, error, warning, info, debug")
     return level
+
+
+SERVERS = ("uvicorn", "granian")
+
+
+def _server(raw: str) -> str:
+    if raw not in SERVERS:
+        raise ValueError(f"must be one of {', '.join(SERVERS)}")
+    return raw
 
 
 def _log_format(raw: str) -> str:

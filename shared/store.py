@@ -33,9 +33,11 @@ try:
 except ImportError:  # redis-py before 7 has no maintenance notifications
     _MAINTENANCE_OFF = {}
 
-# Errors that mean "the store cannot serve now", as opposed to a bug: they become 503. A full
-# server (OOM) and a replica or a primary mid-failover (READONLY) recover without our help.
-UNAVAILABLE = (
+# The one table of redis-py's exceptions that mean "the store cannot serve now", as opposed to
+# a bug: every caller catches this tuple and answers 503. A full server (OOM) and a replica or
+# a primary mid-failover (READONLY) recover without our help. The redirector's pipeline raises
+# the same classes (redirector/pipeline.py's as_error), so this table covers it too.
+REDIS_UNAVAILABLE = (
     RedisConnectionError,
     RedisTimeoutError,
     BusyLoadingError,

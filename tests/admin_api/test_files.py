@@ -356,7 +356,7 @@ def test_openapi_documents_the_multipart_upload(client: TestClient) -> None:
 def test_a_file_whose_link_create_reply_was_lost_stays_with_its_link(
     client: TestClient, files: Path, redis_sync: redis.Redis, key_prefix: str
 ) -> None:
-    links = client.app.state.links  # type: ignore[attr-defined]
+    links = client.app.state.services.links  # type: ignore[attr-defined]
     run = links.scripts.run
 
     async def reply_lost(name: str, keys: Any, args: Any) -> Any:

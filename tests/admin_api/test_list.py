@@ -114,7 +114,7 @@ def test_a_young_entry_whose_link_is_not_there_yet_stays_in_the_index(
 def test_a_link_whose_create_reply_was_lost_is_still_listed(
     admin_client: TestClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    links = admin_client.app.state.links  # type: ignore[attr-defined]
+    links = admin_client.app.state.services.links  # type: ignore[attr-defined]
     run = links.scripts.run
 
     async def reply_lost(name: str, keys: Any, args: Any) -> Any:

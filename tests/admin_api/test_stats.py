@@ -56,7 +56,7 @@ def click(redis_sync: redis.Redis, key_prefix: str) -> Clicks:
 
 
 def _stand_at(admin: TestClient, at: int) -> None:
-    reader: StatsReader = admin.app.state.stats  # type: ignore[attr-defined]
+    reader: StatsReader = admin.app.state.services.stats  # type: ignore[attr-defined]
     reader.clock = lambda: at
 
 

@@ -10,10 +10,12 @@ from pathlib import Path
 
 import httpx
 import pytest
+import redis
 
 from bench import bare_app
-from bench.procs import BENCH, WrkResult, parse
-from bench.run import Row, fmt_row
+from bench.procs import BENCH, Service, WrkResult, node_anchor, parse, prepare_node_anchor
+from bench.race import Contender, Run, ratio_line, ratios, table
+from shared.redis_server import free_port
 
 REPORT = {
     "requests": 50_000,
@@ -38,16 +40,6 @@ def test_a_wrk_report_becomes_rate_and_milliseconds() -> None:
     assert result.socket_errors == 3
 
 
-def test_a_row_shows_its_share_of_the_bare_app_and_whether_counts_match() -> None:
-    result = WrkResult(20_000, 1.0, 2.0, 3.0, 4.5, {"status": 0})
-
-    exact = fmt_row(Row("redirector", result, views=120, served=120), bare=25_000)
-    off = fmt_row(Row("naive", result, views=121, served=120), bare=25_000)
-
-    assert exact == "| redirector | 20,000 | 2.00 | 4.50 | 0.80 | 120 / 120 (exact) |"
-    assert off.endswith("| 121 / 120 (MISMATCH) |")
-
-
 def test_the_bare_anchor_answers_302_and_counts_it() -> None:
     async def scenario() -> tuple[httpx.Response, str]:
         transport = httpx.ASGITransport(app=bare_app.app)
@@ -65,7 +57,7 @@ def test_the_bare_anchor_answers_302_and_counts_it() -> None:
 
 
 @pytest.mark.skipif(shutil.which("luajit") is None, reason="luajit checks the wrk scripts")
-@pytest.mark.parametrize("script", ["wrk.lua", "exact.lua"])
+@pytest.mark.parametrize("script", ["wrk.lua", "exact.lua", "random.lua"])
 def test_the_wrk_scripts_compile(script: str) -> None:
     result = subprocess.run(
         ["luajit", "-bl", str(BENCH / script)], capture_output=True, text=True, check=False
@@ -78,3 +70,66 @@ def test_scripts_bench_is_executable() -> None:
     path = Path(__file__).resolve().parents[2] / "scripts" / "bench"
 
     assert os.access(path, os.X_OK)
+
+
+needs_node = pytest.mark.skipif(
+    shutil.which("node") is None or shutil.which("npm") is None,
+    reason="the Node anchor needs node and npm",
+)
+
+
+@needs_node
+def test_the_node_anchor_installs_and_answers_like_the_redirector(
+    redis_url: str, redis_sync: redis.Redis, key_prefix: str, tmp_path: Path
+) -> None:
+    assert prepare_node_anchor() is None  # npm ci of the pinned packages, or already installed
+    link = f"{key_prefix}:link:{{abcd1234}}"
+    redis_sync.hset(link, mapping={"t": "https://example.com/a", "m": "2"})
+    redis_sync.hset(f"{key_prefix}:link:{{gone1234}}", mapping={"t": "https://e.x", "r": "1"})
+    env = {"BENCH_REDIS_URL": redis_url, "BENCH_KEY_PREFIX": key_prefix}
+
+    with node_anchor(free_port(), tmp_path, env) as anchor:
+        head = httpx.head(f"{anchor.url}/abcd1234")
+        first = httpx.get(f"{anchor.url}/abcd1234", headers={"Referer": "https://News.example/"})
+        second = httpx.get(f"{anchor.url}/abcd1234")
+        exhausted = httpx.get(f"{anchor.url}/abcd1234")
+        revoked = httpx.get(f"{anchor.url}/gone1234")
+        unknown = httpx.get(f"{anchor.url}/nope1234")
+        served = httpx.get(f"{anchor.url}/-/count").text
+
+    assert head.status_code == 302
+    assert [first.status_code, second.status_code] == [302, 302]
+    assert first.headers["location"] == "https://example.com/a"
+    assert first.headers["cache-control"] == "private, no-store"
+    assert first.headers["x-content-type-options"] == "nosniff"
+    assert first.headers["referrer-policy"] == "no-referrer"
+    assert first.headers["content-length"] == "0"
+    assert (exhausted.status_code, revoked.status_code, unknown.status_code) == (410, 410, 404)
+    assert "reached its view limit" in exhausted.text
+    assert served == "2"
+    assert redis_sync.hget(link, "v") == b"2"  # the HEAD counted nothing
+    referrers = redis_sync.hget(f"{key_prefix}:stats:{{abcd1234}}", "rnews.example")
+    assert referrers == b"1"  # stats recorded by our own script, as the redirector sends them
+
+
+def test_a_race_table_shows_medians_ratios_and_whether_every_run_was_exact() -> None:
+    def run(rate: int, p99: float, views: int | None, served: int | None) -> Run:
+        return Run(WrkResult(rate, 1.0, 2.0, 3.0, p99, {"status": 0}), views, served)
+
+    service = Service("x", [], 1, Path("."))
+    bare = Contender("bare", service, None, counts_views=False)
+    bare.runs = [run(20_000, 4.0, None, None), run(10_000, 5.0, None, None)]
+    mine = Contender("mine", service, None)
+    mine.runs = [run(15_000, 3.0, 120, 120), run(9_000, 6.0, 80, 80)]
+    off = Contender("off", service, None)
+    off.runs = [run(10_000, 3.0, 121, 120), run(10_000, 3.0, 50, 50)]
+
+    lines = table([bare, mine, off], bare)
+
+    assert lines[2] == "| bare | 10,000 | 2.00 | 4.50 | 1.00 | no Redis |"
+    assert lines[3] == "| mine | 9,000 | 2.00 | 4.50 | 0.82 | 200 / 200 (exact) |"
+    assert lines[4].endswith("| 171 / 170 (MISMATCH) |")
+    assert ratios(mine, bare) == [0.75, 0.9]
+    assert ratio_line("mine / bare", ratios(mine, bare)) == (
+        "mine / bare: per round 0.75, 0.90; median **0.82**"
+    )

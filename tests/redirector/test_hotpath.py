@@ -10,8 +10,8 @@ import pytest
 import redis
 
 from redirector.app import Redirector as RedirectorApp
-from redirector.app import Resolution, Resolver
 from redirector.pipeline import ScriptPipeline
+from redirector.resolver import Resolution, Resolver
 from shared.keys import Keys
 from shared.scripts import ResolveMode, ResolveStatus, ScriptRunner, load_scripts
 from shared.settings import Settings
@@ -35,7 +35,7 @@ def settings(redis_url: str, key_prefix: str, tmp_path: Path) -> Settings:
 def count_calls(app: Any) -> list[str]:
     """Record the name of every script the resolver runs from now on."""
     calls: list[str] = []
-    scripts = app.state.resolver.scripts
+    scripts = app.state.services.resolver.scripts
     original = scripts.run
 
     def counting(name: str, keys: Sequence[Any], args: Sequence[Any]) -> Any:
@@ -71,7 +71,7 @@ def test_the_redirector_batches_its_script_calls_on_a_single_server(
 ) -> None:
     async def scenario() -> Any:
         async with redirector(settings) as service:
-            return service.app.state.resolver.scripts
+            return service.app.state.services.resolver.scripts
 
     assert isinstance(run(scenario()), ScriptPipeline)
 

@@ -17,7 +17,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from redirector.pipeline import Endpoint, PipelineFull, ScriptPipeline, pack
 from shared.redis_server import RedisServer
 from shared.scripts import load_scripts
-from shared.store import UNAVAILABLE
+from shared.store import REDIS_UNAVAILABLE
 
 SCRIPTS = load_scripts()
 COUNT = [0, "60"]  # resolve_link: count one view, retention 60 s
@@ -247,7 +247,7 @@ def test_a_late_reply_times_out_and_the_next_call_reconnects() -> None:
     late, after, fake = run(scenario())
 
     assert isinstance(late, RedisTimeoutError)
-    assert isinstance(late, UNAVAILABLE)
+    assert isinstance(late, REDIS_UNAVAILABLE)
     assert after == [0]
     assert fake.connections == 2
 
@@ -266,7 +266,7 @@ def test_too_many_waiting_calls_fail_fast_as_unavailable() -> None:
     error = run(scenario())
 
     assert isinstance(error, PipelineFull)
-    assert isinstance(error, UNAVAILABLE)
+    assert isinstance(error, REDIS_UNAVAILABLE)
 
 
 def test_a_caller_that_gave_up_before_the_write_sends_nothing() -> None:
@@ -335,7 +335,7 @@ def test_a_wrong_password_fails_calls_as_unavailable() -> None:
     error = run(scenario())
 
     assert isinstance(error, redis.exceptions.AuthenticationError)
-    assert isinstance(error, UNAVAILABLE)
+    assert isinstance(error, REDIS_UNAVAILABLE)
 
 
 def test_rediss_urls_use_tls() -> None:
@@ -351,6 +351,23 @@ def test_pack_writes_resp_arrays() -> None:
     assert (
         pack("EVALSHA", b"ab", 1, "k")
         == b"*4\r\n$7\r\nEVALSHA\r\n$2\r\nab\r\n$1\r\n1\r\n$1\r\nk\r\n"
+    )
+
+
+def test_evalsha_is_packed_as_resp_with_the_arguments_kept_encoded() -> None:
+    scripts = load_scripts()
+    pipeline = ScriptPipeline("redis://127.0.0.1:1", scripts, timeout=1)
+    script = scripts["resolve_link"]
+    keys = ["sl:link:{abcd1234}", "sl:stats:{abcd1234}", b"raw"]
+    args: list[Any] = [0, "604800", "", "news.example", "d", True, 1.5, b"x", "ünï"]
+
+    first = pipeline._evalsha(script, keys, args)
+    again = pipeline._evalsha(script, keys, [*args[:3], "other.example", *args[4:]])
+
+    assert first == pack("EVALSHA", script.sha, 3, *keys, *args)
+    assert again == pack("EVALSHA", script.sha, 3, *keys, *args[:3], "other.example", *args[4:])
+    assert pipeline._evalsha(script, keys, [1, "1", False]).endswith(
+        b"$1\r\n1\r\n$1\r\n1\r\n$1\r\n0\r\n"
     )
 
 

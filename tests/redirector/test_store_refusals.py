@@ -14,7 +14,7 @@ from redirector.pipeline import as_error
 from shared.keys import Keys
 from shared.redis_server import RedisServer
 from shared.settings import Settings
-from shared.store import UNAVAILABLE
+from shared.store import REDIS_UNAVAILABLE
 from tests.redirector.password_support import store_link
 
 
@@ -61,5 +61,5 @@ def test_pipeline_maps_a_full_client_table_and_refused_writes_to_unavailable() -
 
     errors = [as_error(hiredis.ReplyError(reply)) for reply in replies]
 
-    assert all(isinstance(error, UNAVAILABLE) for error in errors)
-    assert not isinstance(as_error(hiredis.ReplyError("ERR unknown command")), UNAVAILABLE)
+    assert all(isinstance(error, REDIS_UNAVAILABLE) for error in errors)
+    assert not isinstance(as_error(hiredis.ReplyError("ERR unknown command")), REDIS_UNAVAILABLE)

@@ -15,9 +15,8 @@ from starlette.routing import Route
 from starlette.testclient import TestClient
 from starlette.types import Message, Receive, Scope, Send
 
-from shared.errors import (
+from admin_api.errors import (
     ApiError,
-    CatchAll,
     Conflict,
     MalformedBody,
     NotFound,
@@ -26,6 +25,7 @@ from shared.errors import (
     ValidationFailed,
     api_error_handler,
 )
+from shared.errors import CatchAll
 
 REFERENCE_ID = re.compile(r"[0-9a-f]{16}")
 

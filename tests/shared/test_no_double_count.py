@@ -20,7 +20,7 @@ from shared.models import Field
 from shared.redis_server import RedisServer
 from shared.scripts import ResolveMode, ResolveStatus, ScriptRunner, load_scripts
 from shared.settings import Settings
-from shared.store import UNAVAILABLE, connect
+from shared.store import REDIS_UNAVAILABLE, connect
 from tests.faultproxy import FaultProxy
 
 RETENTION = "60"
@@ -88,7 +88,7 @@ async def resolve(runner: Runner, key: str, mode: ResolveMode = ResolveMode.COUN
 async def outcome(runner: Runner, key: str) -> str:
     try:
         reply = await resolve(runner, key)
-    except UNAVAILABLE:
+    except REDIS_UNAVAILABLE:
         return "unavailable"
     return ResolveStatus(reply[0]).name
 

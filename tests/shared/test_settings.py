@@ -33,6 +33,7 @@ EVERY_VARIABLE = {
     "SECURELINK_LOG_LEVEL": "INFO",
     "SECURELINK_LOG_FORMAT": "json",
     "SECURELINK_ACCESS_LOG": "1",
+    "SECURELINK_SERVER": "granian",
 }
 
 
@@ -56,6 +57,7 @@ def test_unset_variables_take_the_contract_defaults() -> None:
     assert settings.log_level == "warning"
     assert settings.log_format == "text"
     assert settings.access_log is False
+    assert settings.server == "uvicorn"
 
 
 def test_every_variable_is_read() -> None:
@@ -81,6 +83,7 @@ def test_every_variable_is_read() -> None:
         log_level="info",
         log_format="json",
         access_log=True,
+        server="granian",
     )
 
 
@@ -134,6 +137,7 @@ def test_from_env_reads_the_process_environment(monkeypatch: pytest.MonkeyPatch)
         ),
         ("SECURELINK_LOG_FORMAT", "xml", "must be text or json"),
         ("SECURELINK_ACCESS_LOG", "yes", "must be 0 or 1"),
+        ("SECURELINK_SERVER", "gunicorn", "must be one of uvicorn, granian"),
     ],
 )
 def test_malformed_variable_fails_naming_it(variable: str, value: str, message: str) -> None:

@@ -1,0 +1,149 @@
+"""Contenders measured in alternating rounds, compared by the median of per-round ratios.
+
+A round runs every contender once, one after another, with the same wrk settings. The
+machine's other work comes in bursts; a burst that lands on one contender's run would skew a
+best-of or an average, but it moves one round's ratio only, and the median of the per-round
+ratios shrugs it off. Each run also checks exactness on its own: the views the run added in
+Redis must equal the 302s the process says it served in that run (requests still in flight
+when wrk stops finish before either is read).
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from bench.procs import Service, WrkResult, http_get, wrk
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """What wrk asks: one hot link, or links drawn at random from a file of codes."""
+
+    name: str
+    path: str  # appended to the service's URL
+    script: str = "wrk.lua"
+    env: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Run:
+    result: WrkResult
+    views: int | None  # views this run added in Redis; None for an app that counts none
+    served: int | None  # 302s the process counted during this run
+
+    @property
+    def exact(self) -> bool | None:
+        if self.views is None or self.served is None:
+            return None
+        return self.views == self.served
+
+
+@dataclass
+class Contender:
+    name: str
+    service: Service
+    served: Callable[[Service], int] | None  # the process's own count of 302s served
+    counts_views: bool = True
+    runs: list[Run] = field(default_factory=list)
+
+    def median_run(self) -> Run:
+        """The run of median throughput: what the table shows."""
+        ordered = sorted(self.runs, key=lambda run: run.result.rate)
+        return ordered[(len(ordered) - 1) // 2]
+
+    def median_p99(self) -> float:
+        return statistics.median(run.result.p99_ms for run in self.runs)
+
+
+def count_endpoint(service: Service) -> int:
+    """The anchors' /-/count: 302s served over the process's life."""
+    return int(http_get(service.url + "/-/count")[1])
+
+
+def ratios(mine: Contender, other: Contender) -> list[float]:
+    """Per-round throughput ratios, mine over other."""
+    return [
+        a.result.rate / b.result.rate if b.result.rate else 0.0
+        for a, b in zip(mine.runs, other.runs, strict=True)
+    ]
+
+
+def median(values: Sequence[float]) -> float:
+    return statistics.median(values) if values else 0.0
+
+
+def race(
+    contenders: Sequence[Contender],
+    scenario: Scenario,
+    views: Callable[[], int],
+    *,
+    rounds: int,
+    seconds: float,
+    warmup: float,
+    connections: int,
+) -> None:
+    """Warm every contender up, then `rounds` rounds of one run each; runs land in `runs`.
+
+    `views` reads the scenario's views in Redis (all its links together). Services must be
+    started already; this only drives them.
+    """
+
+    def drive(contender: Contender, duration: float) -> WrkResult:
+        url = contender.service.url + scenario.path
+        return wrk(url, scenario.env, connections=connections, seconds=duration,
+                   script=scenario.script)  # fmt: skip
+
+    for contender in contenders:
+        drive(contender, warmup)
+    time.sleep(0.5)
+    for _ in range(rounds):
+        for contender in contenders:
+            count = contender.served
+            views_before = views() if contender.counts_views else 0
+            served_before = count(contender.service) if count else 0
+            result = drive(contender, seconds)
+            time.sleep(0.3)  # requests in flight when wrk stopped finish
+            added = views() - views_before if contender.counts_views else None
+            served = count(contender.service) - served_before if count else None
+            contender.runs.append(Run(result, added, served))
+
+
+def ratio_line(label: str, values: Sequence[float]) -> str:
+    rounds = ", ".join(f"{value:.2f}" for value in values)
+    return f"{label}: per round {rounds}; median **{median(values):.2f}**"
+
+
+def table(contenders: Sequence[Contender], reference: Contender) -> list[str]:
+    """Markdown rows: median run, median p99, ratio to the reference, exactness of every run."""
+    lines = [
+        f"| app | req/s (median run) | p50 ms | p99 ms (median) | median ratio to {reference.name} "
+        "| views counted / 302s served (every run) |",
+        "|---|---|---|---|---|---|",
+    ]
+    for contender in contenders:
+        run = contender.median_run()
+        r = run.result
+        errors = f" ({r.socket_errors} socket errors)" if r.socket_errors else ""
+        if r.errors.get("status"):
+            errors += f" ({r.errors['status']} non-2xx/3xx)"
+        lines.append(
+            f"| {contender.name} | {r.rate:,.0f}{errors} | {r.p50_ms:.2f} "
+            f"| {contender.median_p99():.2f} | {median(ratios(contender, reference)):.2f} "
+            f"| {exactness(contender)} |"
+        )
+    return lines
+
+
+def exactness(contender: Contender) -> str:
+    if not contender.counts_views:
+        return "no Redis"
+    views = sum(run.views or 0 for run in contender.runs)
+    served = sum(run.served or 0 for run in contender.runs)
+    checks = [run.exact for run in contender.runs]
+    if any(check is None for check in checks):
+        return f"{views:,} / ? (no count)"
+    mark = "exact" if all(checks) else "MISMATCH"
+    return f"{views:,} / {served:,} ({mark})"
