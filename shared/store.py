@@ -5,8 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-import hiredis
-from redis.asyncio import Connection, Redis, RedisCluster, SSLConnection
+from redis.asyncio import Redis, RedisCluster
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import (
@@ -49,26 +48,6 @@ REDIS_UNAVAILABLE = (
 )
 
 
-class _HiredisPacking:
-    """Commands packed by hiredis (C) instead of redis-py's Python loop, which costs 30 us for
-    a create script's arguments: a batch of 1000 links sends 2000 commands. Replies are
-    parsed by hiredis already."""
-
-    def pack_command(self, *args: Any) -> list[bytes]:
-        if isinstance(args[0], str) and " " in args[0]:  # "CONFIG GET": redis-py splits it
-            packed: list[bytes] = super().pack_command(*args)  # type: ignore[misc]
-            return packed
-        return [hiredis.pack_command(args)]
-
-
-class HiredisConnection(_HiredisPacking, Connection):
-    pass
-
-
-class HiredisSSLConnection(_HiredisPacking, SSLConnection):
-    pass
-
-
 def connect(settings: Settings, **overrides: Any) -> Any:
     """A client that never resends a command: a script whose reply was lost may have counted.
 
@@ -92,6 +71,4 @@ def connect(settings: Settings, **overrides: Any) -> Any:
     }
     if settings.redis_cluster:
         return RedisCluster.from_url(url, **options)
-    secure = url.startswith("rediss:")
-    options.setdefault("connection_class", HiredisSSLConnection if secure else HiredisConnection)
     return Redis.from_url(url, **options)
