@@ -1,13 +1,15 @@
 """POST /{code}: verify a link's password, limit guessing, then count the view atomically.
 
-Guessing limits (wrong passwords, counted in Redis under the link's hash tag):
-- one client on one link: 5 in a window; the 6th try gets 429 with Retry-After;
-- one link from all clients together: 100 in a window, a ceiling on distributed guessing.
-  One client alone can never reach it (it stops at 5), so it takes 20 clients; and the lock
-  lasts only until the window closes.
-A window is 15 minutes from its first failure and is never extended, so every lock-out ends
-by itself. A client is its IP address, or the /64 network of an IPv6 address. A right
-password clears that client's own count.
+Guessing limits (kept in Redis under the link's hash tag):
+- one client on one link: 5 wrong passwords in a window; the 6th try gets 429 with
+  Retry-After. A window is 15 minutes from its first failure and is never extended, so the
+  lock-out ends by itself. A right password clears that client's own count.
+- one link from all clients together: a token bucket of 20 checks refilled one every 3 s, a
+  ceiling on distributed guessing: at most 1,200 checks an hour sustained (1,220 in any hour).
+  A flood takes every token, yet once it stops the next token is at most 3 s away, so nobody
+  can keep the rightful user out for longer than that (a hard lock of 15 minutes could).
+A client is its IP address (see client_address for proxies), or the /64 network of an IPv6
+address.
 """
 
 from __future__ import annotations
@@ -24,20 +26,30 @@ from redirector.negotiation import prefers_json
 from redirector.resolver import Resolution
 from redirector.responses import Text
 from redirector.services import Services, services
+from shared import multipart
 from shared.bodies import decode_json_object
 from shared.keys import is_valid_code
 from shared.scripts import AttemptStatus, ResolveMode, ResolveStatus
 from shared.store import REDIS_UNAVAILABLE
 
 CLIENT_FAILURE_LIMIT = 5
-LINK_FAILURE_LIMIT = 100
 FAILURE_WINDOW_SECONDS = 15 * 60
+LINK_BUCKET_CAPACITY = 20  # checks a link may have at once after a quiet spell
+LINK_REFILL_MS = 3_000  # one more check every 3 s: 1,200 an hour, the longest wait 3 s
 # A running check holds its place this long at most (a process that died mid-check frees it).
 RUNNING_HOLD_MS = 30_000
 # How long a request waits for earlier checks of the same client (or link) to finish.
 BUSY_WAIT_SECONDS = 5.0
 BUSY_POLL_SECONDS = 0.02
-# 1024 characters of 4-byte UTF-8, percent-encoded, fit.
+
+
+def clock_ms() -> int | None:
+    """Now for the link's bucket, ms; None: the Redis server's clock. Tests replace it."""
+    return None
+
+
+# 1024 characters of 4-byte UTF-8, percent-encoded, fit; any larger body (a multipart one
+# included, preamble and epilogue too) gets 413.
 MAX_PASSWORD_BODY = 16 * 1024
 
 
@@ -52,13 +64,15 @@ class BodyTooLarge(Exception):
 async def read_password(request: Request) -> str | None:
     """The `password` form field or JSON member; None when absent."""
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if content_type == "multipart/form-data":
-        return await _multipart_password(request)
+    # Every body is read whole under one cap before it is parsed, a multipart one included
+    # (its preamble and epilogue are no exception).
     body = bytearray()
     async for chunk in request.stream():
         body += chunk
         if len(body) > MAX_PASSWORD_BODY:
             raise BodyTooLarge()
+    if content_type == "multipart/form-data":
+        return await _multipart_password(request, bytes(body))
     if content_type == "application/json" or content_type.endswith("+json"):
         data = decode_json_object(body)
         if data is None:
@@ -73,32 +87,92 @@ async def read_password(request: Request) -> str | None:
     return values[0] if values else None
 
 
-async def _multipart_password(request: Request) -> str | None:
-    from starlette.exceptions import HTTPException
-
+async def _multipart_password(request: Request, body: bytes) -> str | None:
     try:
-        async with request.form(
-            max_files=0, max_fields=20, max_part_size=MAX_PASSWORD_BODY
-        ) as form:
-            value = form.get("password")
-    except HTTPException:
+        form = await multipart.read_small_form(
+            request.headers, body, max_fields=20, max_part_size=MAX_PASSWORD_BODY
+        )
+    except multipart.MalformedMultipart:
         raise BadBody() from None
+    try:
+        value = form.get("password")
+    finally:
+        await form.close()
     return value if isinstance(value, str) else None
 
 
-@lru_cache(maxsize=4096)
-def client_id(host: str) -> str:
-    """Who is guessing: the IP address, or the /64 network of an IPv6 one (a whole
-    /64 usually belongs to one subscriber, so single addresses would be free to switch)."""
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+MAX_FORWARDED_HOPS = 32  # a longer X-Forwarded-For chain is read from its right end only
+
+
+def _address(text: str) -> IPAddress | None:
     try:
-        address = ipaddress.ip_address(host)
+        return ipaddress.ip_address(text.strip())
     except ValueError:
-        return host[:64]
+        return None
+
+
+def client_address(
+    peer: str | None, forwarded_for: str | None, trusted: tuple[Network, ...]
+) -> IPAddress | None:
+    """The client's IP address: the socket peer, unless the peer is a trusted proxy.
+
+    SECURELINK_TRUSTED_PROXIES is the only source of trust. Behind trusted proxies the client
+    is the right-most X-Forwarded-For address that is not one of them (each proxy appends the
+    address it saw, so everything left of that is the client's own say). Only a valid IP
+    address is ever an identity: a hop that is not one (`attacker-1`) ends the walk, and the
+    last trusted proxy stands for the client (so garbage never makes a new client).
+    """
+    address = _address(peer) if peer else None
+    if address is None or not trusted or forwarded_for is None:
+        return address
+    if not _is_trusted(address, trusted):
+        return address
+    hops = forwarded_for.rsplit(",", MAX_FORWARDED_HOPS)
+    for hop in reversed(hops):
+        forwarded = _address(hop)
+        if forwarded is None:
+            return address
+        address = forwarded
+        if not _is_trusted(address, trusted):
+            return address
+    return address
+
+
+def _is_trusted(address: IPAddress, trusted: tuple[Network, ...]) -> bool:
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    return any(address in network for network in trusted)
+
+
+@lru_cache(maxsize=4096)
+def _identity(address: IPAddress) -> str:
+    # Keyed by the parsed address (a few dozen bytes), never by a raw header string.
     if isinstance(address, ipaddress.IPv6Address):
         if address.ipv4_mapped is not None:
             return str(address.ipv4_mapped)
         return str(ipaddress.IPv6Network((address, 64), strict=False))
     return str(address)
+
+
+def client_id(host: str) -> str | None:
+    """Who is guessing: the IP address, or the /64 network of an IPv6 one (a whole
+    /64 usually belongs to one subscriber, so single addresses would be free to switch).
+    None when `host` is not an IP address."""
+    address = _address(host)
+    return None if address is None else _identity(address)
+
+
+def request_client(request: Request) -> str:
+    """The guessing identity of a request (see client_address)."""
+    trusted = services(request).settings.trusted_proxies
+    peer = request.client.host if request.client else None
+    # Several X-Forwarded-For headers are one list, in order (RFC 9110, 5.3).
+    forwarded = ",".join(request.headers.getlist("x-forwarded-for")) if trusted else None
+    address = client_address(peer, forwarded, trusted)
+    # No usable peer address at all (a Unix socket): all such requests are one client.
+    return "unknown" if address is None else _identity(address)
 
 
 async def submit(request: Request) -> Response:
@@ -110,9 +184,10 @@ async def submit(request: Request) -> Response:
         return responder.not_found(request)
     try:
         peek = await found.resolver.resolve(code, ResolveMode.PEEK)
-        if peek.status is ResolveStatus.OK:
-            # No password on this link: a POST follows it like a GET would.
-            resolution = await found.resolver.resolve(code, ResolveMode.COUNT)
+        if peek.status in (ResolveStatus.OK, ResolveStatus.CLICK_REQUIRED):
+            # No password on this link: a POST follows it like a GET would, and is the click
+            # of a click-to-open link (the only request that counts its view).
+            resolution = await found.resolver.resolve_for(request, code, ResolveMode.COUNT_CLICKED)
             found.metrics.resolved(resolution.status.name.lower())
             return responder.outcome(request, resolution, redirect_status=303)
         if peek.status is not ResolveStatus.PASSWORD_REQUIRED:
@@ -137,12 +212,11 @@ async def _verify_and_count(request: Request, code: str, stored: str, password: 
     """Check the password within the guessing limits; right, count the view and redirect."""
     found = services(request)
     keys = found.keys
-    client = client_id(request.client.host if request.client else "unknown")
+    client = request_client(request)
     counters = [
         keys.password_failures(code, client),
-        keys.password_failures_all(code),
+        keys.password_checks(code),
         keys.password_pending(code, client),
-        keys.password_pending_all(code),
     ]
     responder = found.responder
     status, wait_ms, ended = await _hold_a_place(found, code, counters)
@@ -164,7 +238,7 @@ async def _verify_and_count(request: Request, code: str, stored: str, password: 
     if new_hash is not None:
         await found.scripts.run("rehash_password", [keys.link(code)], [stored, new_hash])
     # Verified: this counting call re-checks expiry, revocation and remaining views.
-    resolution = await found.resolver.resolve(code, ResolveMode.COUNT_VERIFIED)
+    resolution = await found.resolver.resolve_for(request, code, ResolveMode.COUNT_VERIFIED)
     found.metrics.resolved(resolution.status.name.lower())
     return responder.outcome(request, resolution, redirect_status=303)
 
@@ -179,9 +253,17 @@ async def _hold_a_place(
     """
     loop = asyncio.get_running_loop()
     deadline = loop.time() + BUSY_WAIT_SECONDS
-    args = [CLIENT_FAILURE_LIMIT, LINK_FAILURE_LIMIT, RUNNING_HOLD_MS, FAILURE_WINDOW_SECONDS]
+    args = [
+        CLIENT_FAILURE_LIMIT,
+        LINK_BUCKET_CAPACITY,
+        LINK_REFILL_MS,
+        RUNNING_HOLD_MS,
+        FAILURE_WINDOW_SECONDS,
+    ]
     while True:
-        status, wait_ms = await found.scripts.run("begin_password_attempt", counters, args)
+        now = clock_ms()
+        at = [*args, "" if now is None else now]
+        status, wait_ms = await found.scripts.run("begin_password_attempt", counters, at)
         outcome = AttemptStatus(status)
         if outcome is not AttemptStatus.BUSY or loop.time() >= deadline:
             return outcome, int(wait_ms), None

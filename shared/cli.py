@@ -33,12 +33,17 @@ def metrics_dir(service: str) -> Path:
 
 def serve(app_factory: str, port_of: str) -> None:
     """Fail fast with the variable's name, then run `workers` processes of the chosen server."""
+    from shared.http_limits import raise_open_file_limit
+
     try:
         settings = Settings.from_env()
         settings.require_redis_url()
     except SettingsError as exc:
         print(f"securelink: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
+    # Every connection is a descriptor; the default soft limit (often 1024) is far below what
+    # the connection cap allows (shared/http_limits.py). The workers inherit the raised limit.
+    raise_open_file_limit()
     service = app_factory.split(".", 1)[0]
     own_dir = not os.environ.get(MULTIPROC_DIR)
     directory = metrics_dir(service)
@@ -63,11 +68,16 @@ def _uvicorn(app_factory: str, settings: Settings, port: int) -> None:
         host=settings.host,
         port=port,
         workers=settings.workers,
-        http="shared.http_limits:BoundedHttpToolsProtocol",  # 431 past 64 KiB of headers
+        # 431 past 64 KiB of headers, head deadline, body rate, connection cap
+        http="shared.http_limits:BoundedHttpToolsProtocol",
         log_config=log_config(settings.log_format, settings.log_level),
         log_level=settings.log_level,
         access_log=settings.access_log,
         server_header=False,
+        # uvicorn would trust X-Forwarded-For from 127.0.0.1 on its own; the only source of
+        # that trust is SECURELINK_TRUSTED_PROXIES (redirector/password.py).
+        proxy_headers=False,
+        forwarded_allow_ips="",
         backlog=4096,
         timeout_graceful_shutdown=5,
         # Longer than the idle timeouts of common clients and load balancers (60 s), so a
@@ -96,7 +106,12 @@ def _granian(app_factory: str, settings: Settings, port: int) -> None:
         websockets=False,
         backlog=4096,
         # hyper answers 431 when a request's head does not fit in its read buffer.
-        http1_settings=HTTP1Settings(max_buffer_size=MAX_HEAD_BYTES),
+        # The head deadline of shared/http_limits.py; its body rate, connection cap and 400
+        # headers are uvicorn's only (README, "Hostile input").
+        http1_settings=HTTP1Settings(
+            max_buffer_size=MAX_HEAD_BYTES,
+            header_read_timeout=settings.head_timeout_seconds * 1000,
+        ),
         log_dictconfig=log_config(settings.log_format, settings.log_level),
         log_level=settings.log_level,  # type: ignore[arg-type]
         log_access=settings.access_log,

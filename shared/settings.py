@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -38,9 +39,17 @@ class Settings:
     argon2_profile: str = "owasp"
     hash_threads: int = 4
     referrer_policy: str = "no-referrer"
+    record_stats: bool = True
     log_level: str = "warning"
     log_format: str = "text"
     access_log: bool = False
+    # Slow and greedy clients (shared/http_limits.py): per worker process.
+    head_timeout_seconds: int = 20
+    body_window_seconds: int = 20
+    body_min_bytes: int = 1024
+    max_connections: int = 4096
+    # The only source of trust for X-Forwarded-For: peers in these networks are proxies.
+    trusted_proxies: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
     # The HTTP server under both services: "uvicorn" or "granian" (README: which and why).
     server: str = "uvicorn"
 
@@ -68,9 +77,15 @@ class Settings:
             argon2_profile=read("SECURELINK_ARGON2_PROFILE", _argon2_profile, "owasp"),
             hash_threads=read("SECURELINK_HASH_THREADS", _bounded_int(1, 64), 4),
             referrer_policy=read("SECURELINK_REFERRER_POLICY", _non_blank, "no-referrer"),
+            record_stats=read("SECURELINK_STATS", _flag, True),
             log_level=read("SECURELINK_LOG_LEVEL", _log_level, "warning"),
             log_format=read("SECURELINK_LOG_FORMAT", _log_format, cls.log_format),
             access_log=read("SECURELINK_ACCESS_LOG", _flag, cls.access_log),
+            head_timeout_seconds=read("SECURELINK_HEAD_TIMEOUT_SECONDS", _bounded_int(1, 3600), 20),
+            body_window_seconds=read("SECURELINK_BODY_WINDOW_SECONDS", _bounded_int(1, 3600), 20),
+            body_min_bytes=read("SECURELINK_BODY_MIN_BYTES", _bounded_int(1, 2**30), 1024),
+            max_connections=read("SECURELINK_MAX_CONNECTIONS", _bounded_int(1, 10**7), 4096),
+            trusted_proxies=read("SECURELINK_TRUSTED_PROXIES", _networks, ()),
             server=read("SECURELINK_SERVER", _server, cls.server),
         )
         return settings
@@ -192,3 +207,17 @@ def _log_format(raw: str) -> str:
     if raw not in ("text", "json"):
         raise ValueError("must be text or json")
     return raw
+
+
+def _networks(raw: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    """Comma-separated addresses or CIDR networks, e.g. `10.0.0.0/8, 127.0.0.1, ::1`."""
+    networks = []
+    for item in raw.split(","):
+        text = item.strip()
+        if not text:
+            continue
+        try:
+            networks.append(ipaddress.ip_network(text, strict=False))
+        except ValueError:
+            raise ValueError(f"{text!r} is not an IP address or CIDR network") from None
+    return tuple(networks)

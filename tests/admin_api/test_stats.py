@@ -252,3 +252,39 @@ def test_stats_need_an_api_key(admin_client: TestClient) -> None:
         response = admin_client.get(path, headers={"Authorization": "Bearer wrong"})
 
         assert response.status_code == 401
+
+
+def test_openapi_describes_both_routes_from_the_wire_models(
+    admin_client: TestClient, click: Clicks
+) -> None:
+    import msgspec
+
+    from admin_api.stats import LinkStats, ServiceStats
+
+    code = _create(admin_client)
+    click(code, host="news.example")
+    document = admin_client.get("/openapi.json").json()
+
+    link_route = document["paths"]["/api/v1/links/{code}/stats"]["get"]
+    service_route = document["paths"]["/api/v1/stats"]["get"]
+    days = {p["name"]: p["schema"] for p in link_route["parameters"]}["days"]
+    assert days == {"type": "integer", "minimum": 1, "maximum": 90, "default": 30}
+    assert {p["name"]: p["schema"] for p in service_route["parameters"]}["days"]["default"] == 7
+    assert set(link_route["responses"]["200"]["content"]) == {
+        "application/json",
+        "text/csv; charset=utf-8",
+    }
+    schemas = document["components"]["schemas"]
+    assert schemas["LinkStats"]["required"] == [
+        "shortCode", "views", "previews", "lastViewedAt", "days", "referrers", "devices"
+    ]  # fmt: skip
+    assert set(schemas["ServiceDay"]["properties"]) == {
+        "date",
+        "views",
+        "previews",
+        "notFound",
+        "gone",
+    }
+    # The wire is what the models say: strict decoding of real answers.
+    msgspec.json.decode(admin_client.get(f"/api/v1/links/{code}/stats").content, type=LinkStats)
+    msgspec.json.decode(admin_client.get("/api/v1/stats").content, type=ServiceStats)

@@ -18,7 +18,9 @@ MAX_VIEWS = 17
 
 def _race(url: str, key: str) -> Counter[int]:
     async def scenario() -> Counter[int]:
-        client = connect(Settings(redis_url=url), max_connections=CALLS)
+        # A generous timeout: CALLS connections open at once, slowly on a busy machine.
+        settings = Settings(redis_url=url, redis_timeout_ms=10000)
+        client = connect(settings, max_connections=CALLS)
         runner = ScriptRunner(client, load_scripts())
         args = [int(ResolveMode.COUNT), 60]
         try:

@@ -196,7 +196,7 @@ def test_codes_are_case_sensitive(admin_client: TestClient, redirector_client: T
 def test_head_answers_as_get_would_and_counts_nothing(
     admin_client: TestClient, redirector_client: TestClient
 ) -> None:
-    code = _create(admin_client, maxViews=1)
+    code = _create(admin_client)
 
     heads = [redirector_client.head(f"/{code}") for _ in range(3)]
     get = redirector_client.get(f"/{code}")
@@ -205,6 +205,24 @@ def test_head_answers_as_get_would_and_counts_nothing(
     assert heads[0].headers["location"] == "https://example.com/a"
     assert heads[0].headers["cache-control"] == "private, no-store"
     assert get.status_code == 302
+    assert _views(admin_client, code) == 1
+
+
+def test_head_of_a_view_limited_link_answers_the_neutral_page_without_its_target(
+    admin_client: TestClient, redirector_client: TestClient
+) -> None:
+    code = _create(admin_client, maxViews=1)
+
+    heads = [redirector_client.head(f"/{code}") for _ in range(3)]
+    get = redirector_client.get(f"/{code}")
+
+    assert [head.status_code for head in heads] == [200, 200, 200]
+    assert "location" not in heads[0].headers
+    assert heads[0].headers["content-type"].startswith("text/html")
+    assert heads[0].headers["x-robots-tag"] == "noindex, nofollow"
+    assert heads[0].content == b""
+    assert get.status_code == 302
+    assert get.headers["location"] == "https://example.com/a"
     assert _views(admin_client, code) == 1
 
 

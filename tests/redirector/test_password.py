@@ -267,30 +267,35 @@ def test_ipv6_clients_of_one_64_network_share_a_limit() -> None:
     assert password_flow.client_id("203.0.113.9") == "203.0.113.9"
 
 
-def test_link_ceiling_stops_distributed_guessing(
-    settings: Settings, redis_sync: redis.Redis, key_prefix: str
+def test_link_bucket_stops_distributed_guessing_but_not_the_rightful_user_for_long(
+    settings: Settings, redis_sync: redis.Redis, key_prefix: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     code = store_link(redis_sync, key_prefix)
-    clients_needed = password_flow.LINK_FAILURE_LIMIT // password_flow.CLIENT_FAILURE_LIMIT
+    now = [1_800_000_000_000]
+    monkeypatch.setattr(password_flow, "clock_ms", lambda: now[0])
 
     async def scenario():
         async with redirector(settings) as app:
             statuses = []
-            for n in range(clients_needed):
+            for n in range(22):
                 async with app.client(f"10.0.{n}.1") as guesser:
                     for i in range(password_flow.CLIENT_FAILURE_LIMIT):
                         response = await guesser.post(f"/{code}", data={"password": f"g{n}-{i}"})
                         statuses.append(response.status_code)
             async with app.client("192.0.2.99") as newcomer:
                 refused = await newcomer.post(f"/{code}", data={"password": PASSWORD})
-            return statuses, refused
+                now[0] += password_flow.LINK_REFILL_MS
+                let_in = await newcomer.post(f"/{code}", data={"password": PASSWORD})
+            return statuses, refused, let_in
 
-    statuses, refused = run(scenario())
+    statuses, refused, let_in = run(scenario())
 
-    assert statuses == [401] * password_flow.LINK_FAILURE_LIMIT
+    capacity = password_flow.LINK_BUCKET_CAPACITY
+    assert statuses == [401] * capacity + [429] * (110 - capacity)
     assert refused.status_code == 429
-    assert 0 < int(refused.headers["retry-after"]) <= password_flow.FAILURE_WINDOW_SECONDS
-    assert views(redis_sync, key_prefix, code) == 0
+    assert 0 < int(refused.headers["retry-after"]) <= 3
+    assert let_in.status_code == 303
+    assert views(redis_sync, key_prefix, code) == 1
 
 
 def test_failure_counters_carry_the_code_and_expire_by_themselves(
@@ -306,15 +311,12 @@ def test_failure_counters_carry_the_code_and_expire_by_themselves(
     run(scenario())
 
     counters = list(redis_sync.scan_iter(match=f"{key_prefix}:pw*"))
-    assert sorted(counters) == sorted(
-        [
-            f"{key_prefix}:pwfail:{{{code}}}:203.0.113.1".encode(),
-            f"{key_prefix}:pwfail:{{{code}}}".encode(),
-        ]
-    )
-    for key in counters:
-        assert redis_sync.get(key) == b"3"
-        assert 0 < redis_sync.ttl(key) <= password_flow.FAILURE_WINDOW_SECONDS
+    failures = f"{key_prefix}:pwfail:{{{code}}}:203.0.113.1".encode()
+    bucket = f"{key_prefix}:pwrate:{{{code}}}".encode()
+    assert sorted(counters) == sorted([failures, bucket])
+    assert redis_sync.get(failures) == b"3"
+    assert 0 < redis_sync.ttl(failures) <= password_flow.FAILURE_WINDOW_SECONDS
+    assert 0 < redis_sync.pttl(bucket) <= 3 * password_flow.LINK_REFILL_MS
 
 
 def test_racing_right_guesses_open_a_two_view_link_exactly_twice(
@@ -380,7 +382,7 @@ def test_racing_wrong_guesses_get_only_five_checks(
 
     statuses = sorted(r.status_code for r in responses)
     assert statuses == [401] * 5 + [429] * 15
-    assert redis_sync.get(Keys(key_prefix).password_failures_all(code)) == b"5"
+    assert redis_sync.get(Keys(key_prefix).password_failures(code, "203.0.113.1")) == b"5"
     assert list(redis_sync.scan_iter(match=f"{key_prefix}:pwpend:*")) == []
 
 
@@ -395,7 +397,9 @@ def test_head_counts_nothing(settings: Settings, redis_sync: redis.Redis, key_pr
     form, redirect, again = run(scenario())
 
     assert form.status_code == 200
-    assert redirect.status_code == again.status_code == 302
+    # A view-limited url link: the neutral page's headers, never its target (the contract).
+    assert redirect.status_code == again.status_code == 200
+    assert "location" not in redirect.headers
     assert views(redis_sync, key_prefix, protected) == 0
     assert views(redis_sync, key_prefix, limited) == 0
 
