@@ -29,7 +29,9 @@ from shared.store import REDIS_UNAVAILABLE
 
 CODE_ALPHABET = string.ascii_letters + string.digits
 GENERATED_CODE_LENGTH = 10
+_UNBIASED_BELOW = 256 - 256 % len(CODE_ALPHABET)
 _GENERATION_ATTEMPTS = 8
+_CLUSTER_IN_FLIGHT = 16  # a batch's script calls at once on a cluster, spread over its nodes
 _INDEX_BATCH = 100  # index entries read at a time while listing
 _INDEX_CODE = "c"  # the one field of a listing index entry: the link's code (not a link field)
 # An index entry is written just before its link: one this young without a link is not dropped.
@@ -52,8 +54,19 @@ def pairs_of(reply: list[Any]) -> dict[bytes, bytes]:
 
 
 def generate_code() -> str:
-    """10 characters of base62 from `secrets`: about 59.5 bits, unguessable."""
-    return "".join(secrets.choice(CODE_ALPHABET) for _ in range(GENERATED_CODE_LENGTH))
+    """10 characters of base62 from `secrets`: about 59.5 bits, unguessable.
+
+    One read of random bytes a code (a batch makes thousands): bytes below 248 = 4 x 62 map
+    evenly onto the alphabet; the rest are skipped, so no character is likelier than another.
+    """
+    chars: list[str] = []
+    while len(chars) < GENERATED_CODE_LENGTH:
+        chars += [
+            CODE_ALPHABET[byte % len(CODE_ALPHABET)]
+            for byte in secrets.token_bytes(GENERATED_CODE_LENGTH + 6)
+            if byte < _UNBIASED_BELOW
+        ]
+    return "".join(chars[:GENERATED_CODE_LENGTH])
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,7 +153,16 @@ class Links:
         """
         fields = await asyncio.gather(*(self._fields(new, None) for new in news))
         outcomes: list[Link | BaseException | None] = [None] * len(news)
-        pending = list(range(len(news)))
+        pending: list[int] = []
+        custom_codes: set[str] = set()
+        for i, new in enumerate(news):
+            if new.custom_code in custom_codes:
+                # The batch's earlier item asks for it first, wherever the calls run.
+                outcomes[i] = Conflict()
+                continue
+            if new.custom_code:
+                custom_codes.add(new.custom_code)
+            pending.append(i)
         for _ in range(_GENERATION_ATTEMPTS):
             if not pending:
                 break
@@ -223,12 +245,29 @@ class Links:
 
     async def _pipelined(self, commands: Any) -> list[Any]:
         """One round trip on a single server; one per node on a cluster. Errors come back in
-        the list where they belong, unless the round trip itself failed (then it raises)."""
+        the list where they belong, unless the round trip itself failed (then it raises).
+
+        redis-py's cluster pipeline refuses scripts, so on a cluster they go as concurrent
+        calls instead, at most `_CLUSTER_IN_FLIGHT` at a time, each routed by its key.
+        """
+        commands = list(commands)
+        if self.settings.redis_cluster and any(name == "evalsha" for name, *_ in commands):
+            return await self._concurrently(commands)
         pipe = self.redis.pipeline(transaction=False)
         for name, *args in commands:
             getattr(pipe, name)(*args)
         replies: list[Any] = await pipe.execute(raise_on_error=False)
         return replies
+
+    async def _concurrently(self, commands: list[Any]) -> list[Any]:
+        places = asyncio.Semaphore(_CLUSTER_IN_FLIGHT)
+
+        async def one(name: str, *args: Any) -> Any:
+            async with places:
+                return await getattr(self.redis, name)(*args)
+
+        calls = [one(*command) for command in commands]
+        return list(await asyncio.gather(*calls, return_exceptions=True))
 
     def _keys_expire_ms(self, new: NewLink) -> int | None:
         if new.expires_ms is None:

@@ -105,7 +105,12 @@ def _target_url(value: Any, errors: list[str]) -> str | None:
 
 def normalize_url(raw: str) -> str | None:
     """An absolute http(s) URL with a host, all ASCII (punycode host, %-encoded UTF-8), or None."""
-    if len(raw) > MAX_URL_LENGTH or any(_is_forbidden(c) for c in raw):
+    if len(raw) > MAX_URL_LENGTH:
+        return None
+    # The common case at a glance: printable ASCII has no control character, and only the
+    # space and the backslash of its characters are forbidden.
+    plain = raw.isascii() and raw.isprintable() and " " not in raw and "\\" not in raw
+    if not plain and any(_is_forbidden(c) for c in raw):
         return None
     try:
         parts = urlsplit(raw)

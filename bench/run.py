@@ -42,8 +42,8 @@ from bench.procs import (
     wrk,
 )
 from bench.race import Contender, Scenario, count_endpoint, race, ratio_line, ratios, table
+from devtools.redis_server import RedisServer, free_port
 from shared.redis_cluster import RedisClusterServers
-from shared.redis_server import RedisServer, free_port
 
 PREFIX = "sl"  # the default: key names count toward memory per link
 TARGET = "https://example.com/bench/target/0123456789"  # 40 characters
@@ -64,6 +64,8 @@ BARE = "bare Starlette 302, no Redis"
 NODE = "Node anchor (node:http + ioredis, same script)"
 MINE = "securelink redirector"
 GRANIAN = "securelink redirector, SECURELINK_SERVER=granian"
+UNMETERED = "securelink redirector, hot-path metrics off"
+BATCH = 1000  # links a batch request, the route's limit
 SUM_VIEWS = """
 local views = 0
 for _, key in ipairs(KEYS) do views = views + (tonumber(redis.call('HGET', key, 'v')) or 0) end
@@ -171,6 +173,11 @@ class Bench:
             contenders.append(Contender(NODE, node_anchor(free_port(), self.work, env),
                                         count_endpoint))  # fmt: skip
         contenders.append(self.redirector(MINE))
+        port = free_port()
+        argv = [sys.executable, "-m", "bench.redirector_without_metrics"]
+        unmetered = Service("redirector-nometrics", argv, port, self.work,
+                            self.env(SECURELINK_REDIRECTOR_PORT=str(port)))  # fmt: skip
+        contenders.append(Contender(UNMETERED, unmetered, None))
         if importlib.util.find_spec("granian") is not None:
             contenders.append(self.redirector(GRANIAN, SECURELINK_SERVER="granian"))
         return contenders
@@ -236,6 +243,21 @@ class Bench:
             seconds=self.profile.seconds,
             timeout=10,
         )
+
+    def batch_rate(self) -> WrkResult:
+        """POST /api/v1/links/batch with 1000 links a request, 16 clients: requests, not links."""
+        assert self.admin is not None
+        env = {
+            "BENCH_METHOD": "POST",
+            "BENCH_BODY": json.dumps({"links": [{"targetUrl": TARGET}] * BATCH}),
+            "BENCH_AUTH": self.auth["Authorization"],
+            "BENCH_CONTENT_TYPE": "application/json",
+        }
+        url = self.admin.url + "/api/v1/links/batch"
+        # A batch takes about 0.1 s alone, so 16 at once need seconds of their own to finish.
+        wrk(url, env, connections=16, seconds=2, timeout=30)
+        seconds = max(self.profile.seconds, 5)
+        return wrk(url, env, connections=16, seconds=seconds, timeout=30)
 
     def memory_per_link(self) -> tuple[int, float, int]:
         """(links, used_memory delta per link, MEMORY USAGE of one link hash), bytes."""
@@ -438,6 +460,7 @@ def report(bench: Bench, table_only: bool) -> None:
     mine = next(contender for contender in contenders if contender.name == MINE)
     node = next((contender for contender in contenders if contender.name == NODE), None)
     granian = next((contender for contender in contenders if contender.name == GRANIAN), None)
+    unmetered = next(contender for contender in contenders if contender.name == UNMETERED)
     plain_runs = []
     try:
         for contender in contenders:
@@ -457,6 +480,8 @@ def report(bench: Bench, table_only: bool) -> None:
                 )
             print(ratio_line(f"Redirector / bare ({scenario.name})",
                              ratios(mine, contenders[0])), flush=True)  # fmt: skip
+            print(ratio_line(f"Redirector with metrics / without ({scenario.name})",
+                             ratios(mine, unmetered)), flush=True)  # fmt: skip
             if granian is not None:
                 print(ratio_line("Redirector under granian / under uvicorn", ratios(granian, mine)))
                 if node is not None:
@@ -509,15 +534,25 @@ def report(bench: Bench, table_only: bool) -> None:
         f"p50 {redirects.p50_ms:.2f} ms, p99 {redirects.p99_ms:.2f} ms (alone: p99 "
         f"{plain.p99_ms:.2f} ms); {verifying.rate:,.1f} verifications/s |"
     )
+    rates = {}
     for with_password in (False, True):
-        result = bench.creation_rate(with_password)
+        result = rates[with_password] = bench.creation_rate(with_password)
         label = "with password (Argon2id, owasp profile)" if with_password else "no password"
         failed = result.errors["status"] + result.socket_errors
         print(
-            f"| links created per second, {label} | {result.rate:,.0f}/s "
+            f"| links created per second, one a request, {label} | {result.rate:,.0f}/s "
             f"(p99 {result.p99_ms:.1f} ms{f', {failed} failed' if failed else ''}) |",
             flush=True,
         )
+    batch = bench.batch_rate()
+    batch_links = batch.rate * BATCH
+    failed = batch.errors["status"] + batch.socket_errors
+    print(
+        f"| links created per second, batches of {BATCH}, no password, 16 clients | "
+        f"{batch_links:,.0f}/s: {batch_links / rates[False].rate:.1f}x one a request "
+        f"(p99 {batch.p99_ms:.0f} ms a batch{f', {failed} failed' if failed else ''}) |",
+        flush=True,
+    )
     links, delta, one = bench.memory_per_link()
     print(
         f"| Redis memory per link, {links:,} links, 40-character URL | used_memory delta "

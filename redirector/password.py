@@ -202,7 +202,9 @@ async def submit(request: Request) -> Response:
             return _ask_again(request, 401, Text.ENTER_PASSWORD, Text.PASSWORD_REQUIRED)
         assert peek.password_hash is not None  # a peek that asks for a password carries it
         return await _verify_and_count(request, code, peek.password_hash, password)
-    except REDIS_UNAVAILABLE:
+    except REDIS_UNAVAILABLE as exc:
+        found.metrics.redis_error(exc)
+        found.metrics.resolved("unavailable")
         return responder.unavailable(request)
 
 

@@ -104,7 +104,9 @@ async def preview_response(request: Request, code: str) -> Response:
             and not resolution.is_file
             and not resolution.view_limited
         )
-    except REDIS_UNAVAILABLE:
+    except REDIS_UNAVAILABLE as exc:
+        found.metrics.redis_error(exc)
+        found.metrics.resolved("unavailable")
         return responder.unavailable(request)
     found.metrics.resolved("preview")
     hidden = (ResolveStatus.OK, ResolveStatus.PASSWORD_REQUIRED, ResolveStatus.CLICK_REQUIRED)

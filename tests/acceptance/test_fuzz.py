@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.acceptance.stacks import Stack
+from tests.support.stacks import Stack
 
 MAX_EXAMPLES = os.environ.get("SECURELINK_FUZZ_EXAMPLES", "25")
 TIME_LIMIT_SECONDS = 240

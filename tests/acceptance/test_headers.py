@@ -7,7 +7,7 @@ from collections.abc import Callable
 import httpx
 import pytest
 
-from tests.acceptance.stacks import Stack
+from tests.support.stacks import Stack
 
 JSON = {"Accept": "application/json"}
 HTML = {"Accept": "text/html"}

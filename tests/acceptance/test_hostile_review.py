@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
-from tests.acceptance.stacks import Stack, StackLauncher
+from tests.support.stacks import Stack, StackLauncher
 
 PASSWORD = "Tr0ub4dor&3-hostile-review"
 TARGET = "https://target.example/reviewed"

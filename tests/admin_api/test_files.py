@@ -15,7 +15,7 @@ from admin_api.app import create_app
 from admin_api.files import clean_file_name
 from shared.keys import Keys
 from shared.settings import Settings
-from tests.uploads import CONTENT_TYPE, FilePart, multipart
+from tests.support.uploads import CONTENT_TYPE, FilePart, multipart
 
 ADMIN_KEY = "test-admin-key-0123456789abcdef"
 AUTH = {"Authorization": f"Bearer {ADMIN_KEY}"}

@@ -17,7 +17,7 @@ from shared.keys import Keys
 from shared.scripts import ResolveMode, ResolveStatus, ScriptRunner, load_scripts
 from shared.settings import Settings
 from shared.store import connect
-from tests.redirector.password_support import (
+from tests.support.password_support import (
     TARGET,
     redirector,
     run,

@@ -265,7 +265,7 @@ class RedisServer:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one server in the foreground until SIGINT or SIGTERM."""
-    parser = argparse.ArgumentParser(prog="python -m shared.redis_server", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m devtools.redis_server", description=__doc__)
     parser.add_argument("--data-dir", type=Path, required=True)
     parser.add_argument("--port", type=int, default=None, help="default: a free port")
     parser.add_argument("--bind", default="127.0.0.1")
