@@ -13,7 +13,7 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Mount, Route
+from starlette.routing import Mount, Route, Router
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from admin_api.apikeys import ApiKeys, validate_key_request
@@ -21,18 +21,28 @@ from admin_api.auth import Authenticator, authorize, require_bootstrap
 from admin_api.errors import (
     ApiError,
     MalformedBody,
+    NotFound,
+    NothingToChange,
     PayloadTooLarge,
     StorageUnavailable,
     ValidationFailed,
     api_error_handler,
 )
 from admin_api.files import create_file
+from admin_api.idempotency import Idempotency, fingerprint
 from admin_api.links import Links
 from admin_api.openapi import openapi_document
 from admin_api.services import Services, services
 from admin_api.stats import StatsReader, get_link_stats, get_service_stats
 from admin_api.sweeper import FileSweeper
-from admin_api.validation import NewLink, validate_link_request
+from admin_api.tagged import delete_tagged, revoke_tagged, tag_page
+from admin_api.validation import (
+    PATCH_FIELDS,
+    TAG_PATTERN,
+    NewLink,
+    validate_link_change,
+    validate_link_request,
+)
 from shared import health
 from shared.bodies import decode_json_object
 from shared.errors import CatchAll, error_body, json_response
@@ -56,10 +66,11 @@ MAX_PAGE = 1000
 ADMIN_HEADERS = {"X-Content-Type-Options": "nosniff", "Cache-Control": "no-store"}
 _CURSOR = re.compile(r"[0-9]{1,19}-[0-9]{1,19}")  # within Redis's 64-bit stream ids
 _LIMIT = re.compile(r"[0-9]{1,9}")
+TAG_ERROR = "tag: must match [a-z0-9_-]{1,32}"
 
 
-async def read_json_object(request: Request, limit: int = MAX_JSON_BYTES) -> dict[str, Any]:
-    """The body as a JSON object: 413 past the limit (read no further), 400 for anything else."""
+async def read_body(request: Request, limit: int) -> bytes:
+    """The raw body: 413 past the limit (read no further)."""
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > limit:
         raise PayloadTooLarge(f"Request body exceeds {limit} bytes")
@@ -68,6 +79,12 @@ async def read_json_object(request: Request, limit: int = MAX_JSON_BYTES) -> dic
         body += chunk
         if len(body) > limit:
             raise PayloadTooLarge(f"Request body exceeds {limit} bytes")
+    return bytes(body)
+
+
+async def read_json_object(request: Request, limit: int = MAX_JSON_BYTES) -> dict[str, Any]:
+    """The body as a JSON object: 413 past the limit (read no further), 400 for anything else."""
+    body = await read_body(request, limit)
     data = decode_json_object(body)
     if data is None:
         raise MalformedBody()
@@ -76,6 +93,33 @@ async def read_json_object(request: Request, limit: int = MAX_JSON_BYTES) -> dic
 
 def links_of(request: Request) -> Links:
     return services(request).links
+
+
+def idempotent(handler: Handler, limit: int) -> Handler:
+    """A JSON create with an optional Idempotency-Key: the first answer, replayed on a retry."""
+
+    async def run(request: Request) -> Response:
+        idempotency = services(request).idempotency
+        record = idempotency.record_of(request)
+        if record is None:
+            return await handler(request)
+        body = await read_body(request, limit)
+        request._body = body  # the handler reads it again from here
+        print_ = fingerprint(request.url.path, body)
+        earlier = await idempotency.claim(record, print_)
+        if earlier is not None:
+            return idempotency.answer(earlier, print_)
+        try:
+            response = await handler(request)
+        except ApiError as exc:
+            response = await api_error_handler(request, exc)
+        except BaseException:
+            await idempotency.release(record)
+            raise
+        await idempotency.finish(record, print_, response)
+        return response
+
+    return run
 
 
 async def create_link(request: Request) -> Response:
@@ -118,6 +162,41 @@ def _batch_result(outcome: Link | BaseException) -> dict[str, Any]:
     raise outcome
 
 
+async def change_link(request: Request) -> Response:
+    data = await read_json_object(request)
+    if not any(name in data for name in PATCH_FIELDS):
+        raise NothingToChange()
+    links = links_of(request)
+    code = request.path_params["code"]
+    stored = await links.stored(code)
+    is_file = stored.get(b"k") == b"f"
+    change = validate_link_change(data, now_ms=now_ms(), is_file=is_file)
+    return json_response(200, await links.change(code, change, stored))
+
+
+async def delete_link(request: Request) -> Response:
+    if not await links_of(request).delete(request.path_params["code"], services(request).sweeper):
+        raise NotFound()
+    return Response(status_code=204)
+
+
+def _tag_of(value: Any) -> str:
+    if not isinstance(value, str) or not TAG_PATTERN.fullmatch(value):
+        raise ValidationFailed([TAG_ERROR])
+    return value
+
+
+async def revoke_by_tag(request: Request) -> Response:
+    tag = _tag_of((await read_json_object(request)).get("tag"))
+    return json_response(200, {"revoked": await revoke_tagged(links_of(request), tag)})
+
+
+async def delete_by_tag(request: Request) -> Response:
+    tag = _tag_of(request.query_params.get("tag"))
+    deleted = await delete_tagged(links_of(request), tag, services(request).sweeper)
+    return json_response(200, {"deleted": deleted})
+
+
 async def get_link(request: Request) -> Response:
     link = await links_of(request).get(request.path_params["code"])
     return json_response(200, link)
@@ -137,9 +216,15 @@ async def list_links(request: Request) -> Response:
     cursor = request.query_params.get("cursor")  # "cursor=" is no cursor from an earlier page
     if cursor is not None and not _CURSOR.fullmatch(cursor):
         errors.append("cursor: must be a nextCursor from an earlier page")
+    tag = request.query_params.get("tag")
+    if tag is not None and not TAG_PATTERN.fullmatch(tag):
+        errors.append(TAG_ERROR)
     if errors:
         raise ValidationFailed(errors)
-    items, next_cursor = await links_of(request).page(limit, cursor)
+    if tag is not None:
+        items, next_cursor = await tag_page(links_of(request), tag, limit, cursor)
+    else:
+        items, next_cursor = await links_of(request).page(limit, cursor)
     return json_response(200, {"items": items, "nextCursor": next_cursor})
 
 
@@ -202,9 +287,15 @@ def resource(path: str, **handlers: Handler) -> Route:
 
 
 API_ROUTES = [
-    resource("/links", POST=create_link, GET=list_links),
-    Route("/links/batch", create_batch, methods=["POST"]),
-    Route("/links/{code}", get_link, methods=["GET"]),
+    resource(
+        "/links",
+        POST=idempotent(create_link, MAX_JSON_BYTES),
+        GET=list_links,
+        DELETE=delete_by_tag,
+    ),
+    Route("/links/batch", idempotent(create_batch, MAX_BATCH_BYTES), methods=["POST"]),
+    Route("/links/revoke", revoke_by_tag, methods=["POST"]),
+    resource("/links/{code}", GET=get_link, PATCH=change_link, DELETE=delete_link),
     Route("/links/{code}/revoke", revoke_link, methods=["POST"]),
     Route("/links/{code}/stats", get_link_stats, methods=["GET"]),
     Route("/stats", get_service_stats, methods=["GET"]),
@@ -238,6 +329,7 @@ def create_app(settings: Settings) -> Starlette:
                 metrics=metrics,
             ),
             stats=StatsReader(redis, Keys(settings.key_prefix)),
+            idempotency=Idempotency(redis, runner, Keys(settings.key_prefix)),
             sweeper=FileSweeper(
                 redis=redis,
                 keys=Keys(settings.key_prefix),
@@ -264,9 +356,13 @@ def create_app(settings: Settings) -> Starlette:
     routes = [
         *health.ROUTES,
         Route("/openapi.json", openapi, methods=["GET"]),
-        Mount("/api/v1", routes=API_ROUTES, middleware=[Middleware(RequireApiKey)]),
+        Mount(
+            "/api/v1",
+            app=Router(API_ROUTES, redirect_slashes=False),
+            middleware=[Middleware(RequireApiKey)],
+        ),
     ]
-    return Starlette(
+    app = Starlette(
         routes=routes,
         middleware=[
             Middleware(RequestTimer, metrics=metrics, routes=routes),
@@ -276,6 +372,10 @@ def create_app(settings: Settings) -> Starlette:
         exception_handlers=handlers,
         lifespan=lifespan,
     )
+    # "/api/v1" and "/api/v1/links/" are no routes: 404, not a 307 to a URL built from the Host
+    # header (which a client or a proxy in between chooses).
+    app.router.redirect_slashes = False
+    return app
 
 
 def factory() -> Starlette:

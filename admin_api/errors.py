@@ -81,3 +81,23 @@ class StorageUnavailable(ApiError):
 async def api_error_handler(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, ApiError)
     return json_response(exc.status, exc.body(), exc.headers)
+
+
+class NothingToChange(ApiError):
+    status = 400
+    default_message = "Nothing to change"
+
+
+class RevokedLinkUnchangeable(ApiError):
+    status = 409
+    default_message = "A revoked link cannot be changed"
+
+
+class IdempotencyInProgress(ApiError):
+    status = 409
+    default_message = "A request with this Idempotency-Key is in progress"
+
+
+class IdempotencyMismatch(ApiError):
+    status = 422
+    default_message = "Idempotency-Key was used with a different request"

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import json
 import os
 import secrets
 import unicodedata
@@ -22,7 +23,14 @@ from python_multipart.multipart import parse_options_header
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
-from admin_api.errors import Conflict, MalformedBody, PayloadTooLarge, ValidationFailed
+from admin_api.errors import (
+    Conflict,
+    IdempotencyInProgress,
+    MalformedBody,
+    PayloadTooLarge,
+    ValidationFailed,
+)
+from admin_api.idempotency import Earlier, Idempotency
 from admin_api.links import StoredFile
 from admin_api.services import services
 from admin_api.validation import NewLink, validate_link_request
@@ -32,7 +40,7 @@ from shared.files import DEFAULT_FILE_NAME, files_dir, safe_media_type
 from shared.models import now_ms
 
 FILE_FIELD = "file"
-FORM_FIELDS = ("expiresAt", "maxViews", "password", "customCode")
+FORM_FIELDS = ("expiresAt", "maxViews", "password", "customCode", "tags", "clickToOpen")
 MAX_FORM_BYTES = 64 * 1024  # everything in the body but the file's bytes
 FLUSH_BYTES = 1024 * 1024  # buffered file bytes handed to a thread for writing and hashing
 MAX_FILE_NAME = 255
@@ -253,7 +261,43 @@ def _validated(upload: MultipartUpload) -> NewLink:
     return new
 
 
+def upload_fingerprint(fields: dict[str, str], file_sha256: str | None) -> str:
+    """An upload's identity for Idempotency-Key: its form fields and its file's SHA-256."""
+    canonical = json.dumps(fields, sort_keys=True, separators=(",", ":"))
+    text = f"/api/v1/files\n{canonical}\n{file_sha256 or ''}"
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
 async def create_file(request: Request) -> Response:
+    """The upload, with an optional Idempotency-Key: claimed before the body is read (so a
+    second request while the first uploads gets its 409 at once), compared after, since the
+    file's hash is known only then."""
+    idempotency = services(request).idempotency
+    record = idempotency.record_of(request)
+    if record is None:
+        response, _ = await _create_file(request, None)
+        return response
+    earlier = await idempotency.claim(record, "")
+    if earlier is not None:
+        if earlier.status is None:
+            raise IdempotencyInProgress()
+        response, _ = await _create_file(request, earlier)
+        return response
+    try:
+        response, print_ = await _create_file(request, None)
+    except BaseException:
+        await idempotency.release(record)  # nothing was created: a retry may try again
+        raise
+    if print_ is None:  # the client went away mid-upload
+        await idempotency.release(record)
+    else:
+        await idempotency.finish(record, print_, response)
+    return response
+
+
+async def _create_file(request: Request, earlier: Earlier | None) -> tuple[Response, str | None]:
+    """The upload's answer and fingerprint; given an earlier answer, that one for the same
+    upload (the new copy of the file is dropped) or 422."""
     found = services(request)
     settings = found.settings
     boundary = _boundary(request)
@@ -265,8 +309,12 @@ async def create_file(request: Request) -> Response:
                 await upload.feed(chunk)
         except ClientDisconnect:
             upload.discard()
-            return Response(status_code=400)  # no one is left to read it
+            return Response(status_code=400), None  # no one is left to read it
         stored = await upload.finish()
+        print_ = upload_fingerprint(upload.fields, stored.sha256 if stored else None)
+        if earlier is not None:
+            upload.discard()
+            return Idempotency.answer(earlier, print_), print_
         new = _validated(upload)
         assert stored is not None
     except BaseException:
@@ -279,4 +327,5 @@ async def create_file(request: Request) -> Response:
         raise
     # Any other failure may have come after the link was stored: the file stays, and the
     # sweeper deletes it once its record shows no link (or, unrecorded, after the grace).
-    return json_response(201, link, {"Location": f"/api/v1/links/{link.short_code}"})
+    location = {"Location": f"/api/v1/links/{link.short_code}"}
+    return json_response(201, link, location), print_

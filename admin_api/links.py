@@ -12,19 +12,26 @@ from typing import Any, Protocol
 
 from redis.exceptions import NoScriptError
 
-from admin_api.errors import Conflict, NotFound
-from admin_api.validation import NewLink
+from admin_api.errors import (
+    Conflict,
+    NotFound,
+    RevokedLinkUnchangeable,
+    ValidationFailed,
+)
+from admin_api.validation import LinkChange, NewLink
 from shared.keys import Keys, is_valid_code
 from shared.metrics import Metrics
-from shared.models import FILE_KIND, Field, Link, link_from_hash, now_ms
+from shared.models import FILE_KIND, Field, Link, link_from_hash, now_ms, split_tags
 from shared.passwords import Passwords
-from shared.scripts import ScriptRunner
+from shared.scripts import ScriptRunner, UpdateStatus
 from shared.settings import Settings
 from shared.store import REDIS_UNAVAILABLE
 
 CODE_ALPHABET = string.ascii_letters + string.digits
 GENERATED_CODE_LENGTH = 10
+_UNBIASED_BELOW = 256 - 256 % len(CODE_ALPHABET)
 _GENERATION_ATTEMPTS = 8
+_CLUSTER_IN_FLIGHT = 16  # a batch's script calls at once on a cluster, spread over its nodes
 _INDEX_BATCH = 100  # index entries read at a time while listing
 _INDEX_CODE = "c"  # the one field of a listing index entry: the link's code (not a link field)
 # An index entry is written just before its link: one this young without a link is not dropped.
@@ -38,10 +45,28 @@ class FileTracker(Protocol):
 
     async def untrack(self, stored_name: str, code: str) -> None: ...
 
+    async def discard(self, stored_name: str, code: str) -> None: ...
+
+
+def pairs_of(reply: list[Any]) -> dict[bytes, bytes]:
+    """A flat field, value list (HGETALL's) as a dict."""
+    return dict(zip(reply[::2], reply[1::2], strict=True))
+
 
 def generate_code() -> str:
-    """10 characters of base62 from `secrets`: about 59.5 bits, unguessable."""
-    return "".join(secrets.choice(CODE_ALPHABET) for _ in range(GENERATED_CODE_LENGTH))
+    """10 characters of base62 from `secrets`: about 59.5 bits, unguessable.
+
+    One read of random bytes a code (a batch makes thousands): bytes below 248 = 4 x 62 map
+    evenly onto the alphabet; the rest are skipped, so no character is likelier than another.
+    """
+    chars: list[str] = []
+    while len(chars) < GENERATED_CODE_LENGTH:
+        chars += [
+            CODE_ALPHABET[byte % len(CODE_ALPHABET)]
+            for byte in secrets.token_bytes(GENERATED_CODE_LENGTH + 6)
+            if byte < _UNBIASED_BELOW
+        ]
+    return "".join(chars[:GENERATED_CODE_LENGTH])
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +122,8 @@ class Links:
         for _ in range(_GENERATION_ATTEMPTS):
             code = new.custom_code or generate_code()
             entry_id: bytes = await self.redis.xadd(self.keys.index, {_INDEX_CODE: code})
+            # Tag sets before the link too: a teardown by tag never misses a link.
+            await self._add_to_tags(code, new.tags, _entry_ms(entry_id))
             if stored_file is not None and tracker is not None:
                 await tracker.track(stored_file.stored_name, code, keys_expire_ms)
             args = self._create_args(fields, keys_expire_ms, entry_id)
@@ -105,6 +132,8 @@ class Links:
                 return self._created(code, fields, created)
             # The code is taken: this entry and record were this attempt's alone.
             await self.redis.xdel(self.keys.index, entry_id)
+            # The tag sets stay: the link holding the code may carry the same tags, and a
+            # member whose link does not carry its tag is passed over wherever sets are read.
             if stored_file is not None and tracker is not None:
                 await tracker.untrack(stored_file.stored_name, code)
             if new.custom_code:
@@ -124,7 +153,16 @@ class Links:
         """
         fields = await asyncio.gather(*(self._fields(new, None) for new in news))
         outcomes: list[Link | BaseException | None] = [None] * len(news)
-        pending = list(range(len(news)))
+        pending: list[int] = []
+        custom_codes: set[str] = set()
+        for i, new in enumerate(news):
+            if new.custom_code in custom_codes:
+                # The batch's earlier item asks for it first, wherever the calls run.
+                outcomes[i] = Conflict()
+                continue
+            if new.custom_code:
+                custom_codes.add(new.custom_code)
+            pending.append(i)
         for _ in range(_GENERATION_ATTEMPTS):
             if not pending:
                 break
@@ -143,6 +181,23 @@ class Links:
                     outcomes[i] = entry
                 else:
                     sent.append((i, entry))
+            # Tag sets before the links, as in `create`: an item whose tag set was not written
+            # is not created.
+            tagging = [(i, tag, entry) for i, entry in sent for tag in news[i].tags]
+            if tagging:
+                try:
+                    tagged = await self._pipelined(
+                        ("zadd", self.keys.tag(tag), {codes[i]: _entry_ms(entry)})
+                        for i, tag, entry in tagging
+                    )
+                except REDIS_UNAVAILABLE as exc:
+                    for i, _ in sent:
+                        outcomes[i] = exc
+                    break
+                for (i, _, _), reply in zip(tagging, tagged, strict=True):
+                    if isinstance(reply, BaseException):
+                        outcomes[i] = reply
+                sent = [(i, entry) for i, entry in sent if outcomes[i] is None]
             sha = self.scripts.scripts["create_link"].sha
             calls = [
                 (
@@ -190,12 +245,29 @@ class Links:
 
     async def _pipelined(self, commands: Any) -> list[Any]:
         """One round trip on a single server; one per node on a cluster. Errors come back in
-        the list where they belong, unless the round trip itself failed (then it raises)."""
+        the list where they belong, unless the round trip itself failed (then it raises).
+
+        redis-py's cluster pipeline refuses scripts, so on a cluster they go as concurrent
+        calls instead, at most `_CLUSTER_IN_FLIGHT` at a time, each routed by its key.
+        """
+        commands = list(commands)
+        if self.settings.redis_cluster and any(name == "evalsha" for name, *_ in commands):
+            return await self._concurrently(commands)
         pipe = self.redis.pipeline(transaction=False)
         for name, *args in commands:
             getattr(pipe, name)(*args)
         replies: list[Any] = await pipe.execute(raise_on_error=False)
         return replies
+
+    async def _concurrently(self, commands: list[Any]) -> list[Any]:
+        places = asyncio.Semaphore(_CLUSTER_IN_FLIGHT)
+
+        async def one(name: str, *args: Any) -> Any:
+            async with places:
+                return await getattr(self.redis, name)(*args)
+
+        calls = [one(*command) for command in commands]
+        return list(await asyncio.gather(*calls, return_exceptions=True))
 
     def _keys_expire_ms(self, new: NewLink) -> int | None:
         if new.expires_ms is None:
@@ -232,7 +304,105 @@ class Links:
             fields[Field.MAX_VIEWS] = str(new.max_views)
         if new.password is not None:
             fields[Field.PASSWORD] = await self.passwords.hash(new.password)
+        if new.tags:
+            fields[Field.TAGS] = ",".join(new.tags)
+        if new.click_to_open:
+            fields[Field.CLICK_TO_OPEN] = "1"
         return fields
+
+    async def _add_to_tags(self, code: str, tags: tuple[str, ...], created_ms: int) -> None:
+        for tag in tags:  # each tag set in a slot of its own: one call each
+            await self.redis.zadd(self.keys.tag(tag), {code: created_ms})
+
+    async def _drop_from_tags(self, code: str, tags: tuple[str, ...] | list[str]) -> None:
+        for tag in tags:
+            await self.redis.zrem(self.keys.tag(tag), code)
+
+    async def change(self, code: str, change: LinkChange, stored: Mapping[bytes, bytes]) -> Link:
+        """Apply a validated PATCH in one script call; tags sets follow in calls of their own.
+
+        New tags' sets get the code before the script, dropped tags' sets lose it after: a
+        teardown by tag finds every link that carries the tag at any moment.
+        """
+        fields: dict[str, str] = {}
+        if "targetUrl" in change.named:
+            assert change.target_url is not None
+            fields[Field.TARGET] = change.target_url
+        if "expiresAt" in change.named:
+            fields[Field.EXPIRES] = "" if change.expires_ms is None else str(change.expires_ms)
+        if "maxViews" in change.named:
+            fields[Field.MAX_VIEWS] = "" if change.max_views is None else str(change.max_views)
+        if "password" in change.named:
+            fields[Field.PASSWORD] = (
+                "" if change.password is None else await self.passwords.hash(change.password)
+            )
+        if "tags" in change.named:
+            fields[Field.TAGS] = ",".join(change.tags)
+            old = split_tags(stored.get(Field.TAGS.encode(), b"").decode())
+            created_ms = int(stored.get(Field.CREATED.encode(), b"0")) * 1000
+            await self._add_to_tags(code, tuple(t for t in change.tags if t not in old), created_ms)
+        if "clickToOpen" in change.named:
+            fields[Field.CLICK_TO_OPEN] = "1" if change.click_to_open else ""
+        args = [
+            self.settings.retention_seconds,
+            "",
+            "1" if "targetUrl" in change.named else "0",
+            *[item for pair in fields.items() for item in pair],
+        ]
+        reply = await self.scripts.run("update_link", list(self.keys.link_family(code)), args)
+        status = UpdateStatus(reply[0])
+        if status is UpdateStatus.NOT_FOUND:
+            raise NotFound()
+        if status is UpdateStatus.REVOKED:
+            raise RevokedLinkUnchangeable()
+        if status is UpdateStatus.FILE_TARGET:
+            raise ValidationFailed(["targetUrl: cannot be set on a file link"])
+        now = pairs_of(reply[2:])
+        if "tags" in change.named:
+            old_tags = split_tags(reply[1].decode())
+            await self._drop_from_tags(code, [t for t in old_tags if t not in change.tags])
+        return self.to_link(code, now)
+
+    async def stored(self, code: str) -> dict[bytes, bytes]:
+        """The link's hash as stored; 404 when there is none."""
+        if not is_valid_code(code):
+            raise NotFound()
+        fields: dict[bytes, bytes] = await self.redis.hgetall(self.keys.link(code))
+        if not fields:
+            raise NotFound()
+        return fields
+
+    async def delete(self, code: str, tracker: FileTracker | None, tag: str = "") -> bool:
+        """Remove the link and every key under its hash tag now; its file and tag entries too.
+
+        False when there was no link (or, given a tag, it did not carry it).
+        """
+        if not is_valid_code(code):
+            return False
+        reply = await self.scripts.run("delete_link", list(self.keys.owned_keys(code)), [tag])
+        if not reply:
+            return False
+        await self.forget([(code, pairs_of(reply))], tracker, skip_tag=tag)
+        return True
+
+    async def forget(
+        self,
+        ended: Sequence[tuple[str, Mapping[bytes, bytes]]],
+        tracker: FileTracker | None,
+        skip_tag: str = "",
+    ) -> None:
+        """What deleted links left outside their slot: files, and places in tag sets."""
+        pipe = self.redis.pipeline(transaction=False)
+        queued = False
+        for code, fields in ended:
+            if fields.get(Field.KIND.encode()) == FILE_KIND.encode() and tracker is not None:
+                await tracker.discard(fields[Field.TARGET.encode()].decode(), code)
+            for tag in split_tags(fields.get(Field.TAGS.encode(), b"").decode()):
+                if tag != skip_tag:
+                    pipe.zrem(self.keys.tag(tag), code)
+                    queued = True
+        if queued:
+            await pipe.execute()
 
     async def get(self, code: str) -> Link:
         if not is_valid_code(code):
@@ -263,6 +433,9 @@ class Links:
         upper = f"({cursor}" if cursor else "+"
         last_id: str | None = None
         now = self.clock()
+        # A code deleted and created again within one second has two entries of that second:
+        # the newer one is the link's.
+        seen: set[str] = set()
         while True:
             count = max(limit + 1 - len(items), _INDEX_BATCH)
             entries = await self.redis.xrevrange(self.keys.index, max=upper, min="-", count=count)
@@ -273,10 +446,11 @@ class Links:
             hashes = await pipe.execute() if codes else []
             gone: list[bytes] = []
             for (entry_id, _), code, fields in zip(entries, codes, hashes, strict=True):
-                if fields and _entry_of(entry_id, fields):
+                if fields and _entry_of(entry_id, fields) and code not in seen:
                     if len(items) == limit:
                         await self._drop(gone)
                         return items, last_id
+                    seen.add(code)
                     items.append(self.to_link(code, fields))
                     last_id = entry_id.decode()
                 elif fields or _entry_ms(entry_id) < now - _INDEX_GRACE_MS:

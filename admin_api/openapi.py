@@ -10,8 +10,12 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+import msgspec
+
+from admin_api.stats import CSV, LinkStats, ServiceStats
 from shared.keys import CODE_PATTERN
 from shared.settings import Settings
+from shared.stats import KEEP_DAYS
 
 # A JSON Schema pattern may match anywhere: shared/keys.py's regex, anchored.
 CODE_SCHEMA_PATTERN = f"^{CODE_PATTERN.pattern}$"
@@ -108,7 +112,32 @@ def _link_request(now: datetime) -> dict[str, Any]:
             "maxViews": {"type": ["integer", "null"], "minimum": 1, "maximum": 2147483647},
             "password": {"type": ["string", "null"], "minLength": 1, "maxLength": 1024},
             "customCode": {"type": ["string", "null"], "pattern": CODE_SCHEMA_PATTERN},
+            "tags": TAGS,
+            "clickToOpen": {
+                "type": ["boolean", "null"],
+                "description": 'true: a person must click "Open link" first; the view is '
+                "counted on that click",
+            },
         },
+    }
+
+
+def _link_change(now: datetime) -> dict[str, Any]:
+    """PATCH: any of the create fields but customCode; null clears (targetUrl excepted)."""
+    fields = _link_request(now)["properties"]
+    return {
+        "type": "object",
+        "minProperties": 1,
+        "description": "At least one of the fields; a body naming none answers 400 Nothing to "
+        "change. targetUrl cannot be set on a file link.",
+        "properties": {
+            name: fields[name]
+            for name in ("targetUrl", "expiresAt", "maxViews", "password", "tags", "clickToOpen")
+        },
+        "anyOf": [
+            {"required": [name]}
+            for name in ("targetUrl", "expiresAt", "maxViews", "password", "tags", "clickToOpen")
+        ],
     }
 
 
@@ -135,6 +164,12 @@ def _file_request(now: datetime) -> dict[str, Any]:
             },
             "password": {"type": "string", "minLength": 1, "maxLength": 1024},
             "customCode": {"type": "string", "pattern": CODE_SCHEMA_PATTERN},
+            "tags": {
+                "type": "string",
+                "pattern": "^[a-z0-9_-]{1,32}(,[a-z0-9_-]{1,32}){0,9}$",
+                "description": "Comma-separated tags",
+            },
+            "clickToOpen": {"type": "string", "enum": ["true", "false"]},
         },
     }
 
@@ -160,6 +195,36 @@ def _year_at_least(year: int) -> str:
     return f"^({'|'.join(alternatives)})-"
 
 
+TAG_PATTERN = "^[a-z0-9_-]{1,32}$"
+TAGS = {
+    "type": ["array", "null"],
+    "maxItems": 10,
+    "uniqueItems": True,
+    "items": {"type": "string", "pattern": TAG_PATTERN},
+    "description": "At most 10 tags; duplicates are dropped",
+}
+IDEMPOTENCY_KEY = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "description": "1 to 255 printable ASCII characters, scoped to the API key, kept 24 hours: "
+    "the same key with the same body replays the first answer",
+    "schema": {"type": "string", "pattern": "^[\\x21-\\x7e]([\\x20-\\x7e]{0,253}[\\x21-\\x7e])?$"},
+}
+REPLAYED = {
+    "Idempotent-Replayed": {
+        "description": "`true` on a replayed answer",
+        "required": False,
+        "schema": {"type": "string", "const": "true"},
+    }
+}
+IDEMPOTENCY_CONFLICT = _response("A request with this Idempotency-Key is in progress", "Error")
+IDEMPOTENCY_MISMATCH = _response("Idempotency-Key was used with a different request", "Error")
+TAG_QUERY = {
+    "name": "tag",
+    "in": "query",
+    "schema": {"type": "string", "pattern": TAG_PATTERN},
+}
+
 LINK = {
     "type": "object",
     "required": [
@@ -175,6 +240,8 @@ LINK = {
         "status",
         "createdAt",
         "lastViewedAt",
+        "tags",
+        "clickToOpen",
     ],
     "properties": {
         "shortCode": {"type": "string", "pattern": CODE_SCHEMA_PATTERN},
@@ -189,6 +256,8 @@ LINK = {
         "status": {"type": "string", "enum": ["active", "expired", "exhausted", "revoked"]},
         "createdAt": {"type": "string", "format": "date-time"},
         "lastViewedAt": _NULLABLE_DATE_TIME,
+        "tags": {"type": "array", "items": {"type": "string", "pattern": TAG_PATTERN}},
+        "clickToOpen": {"type": "boolean"},
         "fileName": {"type": "string"},
         "fileSize": {"type": "integer", "minimum": 0},
         "contentType": {"type": "string"},
@@ -253,18 +322,53 @@ LOCATION = {"Location": _header("/api/v1/links/{shortCode}")}
 PUBLIC: list[dict[str, list[str]]] = []  # no security requirement
 
 
+def _stats_parameters(default_days: int) -> list[dict[str, Any]]:
+    days = {"type": "integer", "minimum": 1, "maximum": KEEP_DAYS, "default": default_days}
+    output = {"type": "string", "enum": ["json", "csv"], "default": "json"}
+    return [
+        {"name": "days", "in": "query", "required": False, "schema": days,
+         "description": "UTC days of the window, ending today"},
+        {"name": "format", "in": "query", "required": False, "schema": output,
+         "description": "csv: a header row, then one row a day, oldest first"},
+    ]  # fmt: skip
+
+
+def _stats_response(description: str, schema: str) -> dict[str, Any]:
+    return {
+        "description": description,
+        "content": {
+            "application/json": {"schema": _ref(schema)},
+            CSV: {"schema": {"type": "string"}},
+        },
+    }
+
+
+def _stats_schemas() -> dict[str, Any]:
+    """LinkStats and ServiceStats as msgspec describes them: the wire models are the schema."""
+    _, components = msgspec.json.schema_components(
+        [LinkStats, ServiceStats], ref_template="#/components/schemas/{name}"
+    )
+    return components
+
+
 def _paths() -> dict[str, Any]:
     return {
         "/api/v1/links": {
             "post": {
                 "summary": "Create a short link",
+                "parameters": [IDEMPOTENCY_KEY],
                 "requestBody": _json_body("CreateLinkRequestDto"),
                 "responses": _protected(
                     {
-                        "201": _response("Created", "Link", LOCATION),
+                        "201": _response("Created", "Link", {**LOCATION, **REPLAYED}),
                         "400": BAD_BODY,
-                        "409": _response("customCode is taken", "Error"),
+                        "409": _response(
+                            "customCode is taken, or a request with this Idempotency-Key is "
+                            "in progress",
+                            "Error",
+                        ),
                         "413": TOO_LARGE,
+                        "422": IDEMPOTENCY_MISMATCH,
                     },
                     writes=True,
                 ),
@@ -283,24 +387,56 @@ def _paths() -> dict[str, Any]:
                         "description": "nextCursor of the previous page",
                         "schema": {"type": "string", "pattern": CURSOR_PATTERN},
                     },
+                    {**TAG_QUERY, "description": "Only links carrying this tag"},
                 ],
                 "responses": _protected(
                     {
                         "200": _response("A page of links", "LinkPage"),
-                        "400": _response("Bad limit or cursor", "ValidationError"),
+                        "400": _response("Bad limit, cursor or tag", "ValidationError"),
                     }
+                ),
+            },
+            "delete": {
+                "summary": "Delete every link carrying a tag (load-test teardown)",
+                "description": "Safe to run again after an interruption: it finishes the job.",
+                "parameters": [{**TAG_QUERY, "required": True}],
+                "responses": _protected(
+                    {
+                        "200": _response("How many links were deleted", "DeletedCount"),
+                        "400": _response("No tag, or a bad one", "ValidationError"),
+                    },
+                    writes=True,
+                ),
+            },
+        },
+        "/api/v1/links/revoke": {
+            "post": {
+                "summary": "Revoke every link carrying a tag",
+                "requestBody": _json_body("RevokeByTagRequest"),
+                "responses": _protected(
+                    {
+                        "200": _response("How many links this call revoked", "RevokedCount"),
+                        "400": BAD_BODY,
+                        "413": TOO_LARGE,
+                    },
+                    writes=True,
                 ),
             },
         },
         "/api/v1/links/batch": {
             "post": {
                 "summary": "Create up to 1000 links, each on its own",
+                "parameters": [IDEMPOTENCY_KEY],
                 "requestBody": _json_body("BatchRequest"),
                 "responses": _protected(
                     {
-                        "200": _response("One result per item, in request order", "BatchResponse"),
+                        "200": _response(
+                            "One result per item, in request order", "BatchResponse", REPLAYED
+                        ),
                         "400": BAD_BODY,
+                        "409": IDEMPOTENCY_CONFLICT,
                         "413": _response("Body over 4 MiB", "Error"),
+                        "422": IDEMPOTENCY_MISMATCH,
                     },
                     writes=True,
                 ),
@@ -312,6 +448,33 @@ def _paths() -> dict[str, Any]:
                 "parameters": [CODE_PARAMETER],
                 "responses": _protected({"200": _response("The link", "Link"), "404": NOT_FOUND}),
             },
+            "patch": {
+                "summary": "Change a link in one atomic step; its key TTL is recomputed",
+                "description": "A link expired or exhausted but still held becomes active again "
+                "when the change gives it room; views counted so far are kept.",
+                "parameters": [CODE_PARAMETER],
+                "requestBody": _json_body("UpdateLinkRequest"),
+                "responses": _protected(
+                    {
+                        "200": _response("The changed link", "Link"),
+                        "400": _response(
+                            "Validation failed, nothing to change, or not a JSON object",
+                            "ValidationError",
+                        ),
+                        "404": NOT_FOUND,
+                        "409": _response("A revoked link cannot be changed", "Error"),
+                        "413": TOO_LARGE,
+                    },
+                    writes=True,
+                ),
+            },
+            "delete": {
+                "summary": "Delete a link, its stats and its file now; the code is free again",
+                "parameters": [CODE_PARAMETER],
+                "responses": _protected(
+                    {"204": _response("Deleted"), "404": NOT_FOUND}, writes=True
+                ),
+            },
         },
         "/api/v1/links/{code}/revoke": {
             "post": {
@@ -322,9 +485,39 @@ def _paths() -> dict[str, Any]:
                 ),
             },
         },
+        "/api/v1/links/{code}/stats": {
+            "get": {
+                "summary": "A link's views and previews by UTC day, its referrers and devices",
+                "description": "Every day of the window, oldest first, zeros included. "
+                "Readable while the link is held (its retention too); gone with the link.",
+                "parameters": [CODE_PARAMETER, *_stats_parameters(30)],
+                "responses": _protected(
+                    {
+                        "200": _stats_response("The link's stats", "LinkStats"),
+                        "400": _response("days or format out of range", "ValidationError"),
+                        "404": NOT_FOUND,
+                    }
+                ),
+            },
+        },
+        "/api/v1/stats": {
+            "get": {
+                "summary": "The whole service's views, previews, 404s and 410s by UTC day",
+                "parameters": _stats_parameters(7),
+                "responses": _protected(
+                    {
+                        "200": _stats_response(
+                            "Every day of the window, oldest first", "ServiceStats"
+                        ),
+                        "400": _response("days or format out of range", "ValidationError"),
+                    }
+                ),
+            },
+        },
         "/api/v1/files": {
             "post": {
                 "summary": "Upload a file and create a download link to it",
+                "parameters": [IDEMPOTENCY_KEY],
                 "description": "The file is streamed to disk, never held whole in memory. "
                 "Form fields may come before or after the file part.",
                 "requestBody": {
@@ -338,17 +531,22 @@ def _paths() -> dict[str, Any]:
                 },
                 "responses": _protected(
                     {
-                        "201": _response("Created; kind is file", "Link", LOCATION),
+                        "201": _response("Created; kind is file", "Link", {**LOCATION, **REPLAYED}),
                         "400": _response(
                             "Validation failed (a missing or empty file included), "
                             "or the body is not multipart/form-data",
                             "ValidationError",
                         ),
-                        "409": _response("customCode is taken", "Error"),
+                        "409": _response(
+                            "customCode is taken, or a request with this Idempotency-Key is "
+                            "in progress",
+                            "Error",
+                        ),
                         "413": _response(
                             "File over SECURELINK_MAX_UPLOAD_BYTES, or form fields over 64 KiB",
                             "Error",
                         ),
+                        "422": IDEMPOTENCY_MISMATCH,
                     },
                     writes=True,
                 ),
@@ -469,6 +667,22 @@ def openapi_document(settings: Settings, now: datetime | None = None) -> dict[st
             "schemas": {
                 "CreateLinkRequestDto": _link_request(now or datetime.now(UTC)),
                 "CreateFileRequest": _file_request(now or datetime.now(UTC)),
+                "UpdateLinkRequest": _link_change(now or datetime.now(UTC)),
+                "RevokeByTagRequest": {
+                    "type": "object",
+                    "required": ["tag"],
+                    "properties": {"tag": {"type": "string", "pattern": TAG_PATTERN}},
+                },
+                "RevokedCount": {
+                    "type": "object",
+                    "required": ["revoked"],
+                    "properties": {"revoked": {"type": "integer", "minimum": 0}},
+                },
+                "DeletedCount": {
+                    "type": "object",
+                    "required": ["deleted"],
+                    "properties": {"deleted": {"type": "integer", "minimum": 0}},
+                },
                 "Link": LINK,
                 "LinkPage": {
                     "type": "object",
@@ -521,6 +735,7 @@ def openapi_document(settings: Settings, now: datetime | None = None) -> dict[st
                     "required": ["items"],
                     "properties": {"items": {"type": "array", "items": _ref("ApiKey")}},
                 },
+                **_stats_schemas(),
                 "Error": _error(),
                 "ValidationError": _error(with_errors=True),
             },

@@ -9,6 +9,7 @@ from starlette.requests import Request
 
 from admin_api.apikeys import ApiKeys
 from admin_api.auth import Authenticator
+from admin_api.idempotency import Idempotency
 from admin_api.links import Links
 from admin_api.stats import StatsReader
 from admin_api.sweeper import FileSweeper
@@ -26,6 +27,7 @@ class Services:
     links: Links
     stats: StatsReader
     sweeper: FileSweeper
+    idempotency: Idempotency
 
 
 def services(request: Request) -> Services:

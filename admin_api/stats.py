@@ -11,7 +11,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 from starlette.requests import Request
@@ -37,40 +37,50 @@ FORMAT_ERROR = "format: must be json or csv"
 CSV = "text/csv; charset=utf-8"
 
 
+Count = Annotated[int, msgspec.Meta(ge=0)]
+UtcDate = Annotated[
+    str, msgspec.Meta(pattern="^[0-9]{4}-[0-9]{2}-[0-9]{2}$", description="UTC day")
+]
+DateTime = Annotated[str, msgspec.Meta(extra_json_schema={"format": "date-time"})]
+
+
 class DayCount(msgspec.Struct, frozen=True, kw_only=True):
-    date: str  # YYYY-MM-DD, UTC
-    views: int
-    previews: int
+    date: UtcDate
+    views: Count
+    previews: Count
 
 
 class Referrer(msgspec.Struct, frozen=True, kw_only=True):
-    host: str | None  # null: no Referer sent; "other": hosts past the ones held, or unusable
-    views: int
+    host: Annotated[
+        str | None,
+        msgspec.Meta(description='null: no Referer sent; "other": the rest, and unusable ones'),
+    ]
+    views: Count
 
 
 class Devices(msgspec.Struct, frozen=True, kw_only=True):
-    desktop: int
-    mobile: int
-    tablet: int
-    other: int
+    desktop: Count
+    mobile: Count
+    tablet: Count
+    other: Count
 
 
 class LinkStats(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
     short_code: str
-    views: int
-    previews: int
-    last_viewed_at: str | None
+    views: Count
+    previews: Count
+    last_viewed_at: DateTime | None
     days: list[DayCount]
     referrers: list[Referrer]
     devices: Devices
 
 
 class ServiceDay(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
-    date: str
-    views: int
-    previews: int
-    not_found: int
-    gone: int
+    date: UtcDate
+    views: Count
+    previews: Count
+    not_found: Count
+    gone: Count
 
 
 class ServiceStats(msgspec.Struct, frozen=True, kw_only=True):
@@ -87,14 +97,17 @@ def _window(days: int, at_ms: int) -> range:
 
 
 def referrers_of(fields: Mapping[str, str]) -> list[Referrer]:
-    """Most views first (host name breaks ties), at most 10; the rest fold into "other"."""
+    """Most views first, at most 10; the rest fold into "other".
+
+    Ties: named hosts by name, then null (no Referer), then "other".
+    """
     other = int(fields.get("r" + OTHER_REFERRER, "0"))
     named: list[tuple[int, str | None]] = []
     for name, value in fields.items():
         if name.startswith("r") and name != "r" + OTHER_REFERRER:
             host = name[1:]
             named.append((int(value), None if host == NO_REFERRER else host))
-    named.sort(key=lambda item: (-item[0], item[1] or ""))
+    named.sort(key=lambda item: (-item[0], item[1] is None, item[1] or ""))
     room = MAX_REFERRERS - (1 if other else 0)
     if len(named) > room:
         room = MAX_REFERRERS - 1

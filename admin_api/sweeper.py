@@ -79,6 +79,11 @@ class FileSweeper:
     async def untrack(self, stored_name: str, code: str) -> None:
         await self.redis.zrem(self.keys.files, file_member(stored_name, code))
 
+    async def discard(self, stored_name: str, code: str) -> None:
+        """The link was deleted: its file goes now, not at the next sweep."""
+        await asyncio.to_thread(self._delete, stored_name)
+        await self.untrack(stored_name, code)
+
     async def sweep_due(self) -> int:
         """Look at every member that is due; the number of files deleted."""
         deleted = 0

@@ -18,6 +18,13 @@ MAX_URL_LENGTH = 2048
 MAX_VIEWS = 2**31 - 1
 MAX_PASSWORD_LENGTH = 1024
 MAX_EXPIRES_MS = 253402300799999  # 9999-12-31T23:59:59.999Z, the last instant a Link can show
+MAX_TAGS = 10
+TAG_PATTERN = re.compile(r"[a-z0-9_-]{1,32}")
+TAGS_ERROR = "tags: must be at most 10 tags of [a-z0-9_-]{1,32}"
+CLICK_ERROR = "clickToOpen: must be a boolean"
+FILE_TARGET_ERROR = "targetUrl: cannot be set on a file link"
+# The fields PATCH may change, in the order their errors are listed.
+PATCH_FIELDS = ("targetUrl", "expiresAt", "maxViews", "password", "tags", "clickToOpen")
 _DECIMAL = re.compile(r"[+-]?[0-9]+")
 
 
@@ -30,6 +37,21 @@ class NewLink:
     max_views: int | None
     password: str | None
     custom_code: str | None
+    tags: tuple[str, ...] = ()
+    click_to_open: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class LinkChange:
+    """A validated PATCH: only the fields the body named; None there means "clear it"."""
+
+    named: frozenset[str]
+    target_url: str | None = None
+    expires_ms: int | None = None
+    max_views: int | None = None
+    password: str | None = None
+    tags: tuple[str, ...] = ()
+    click_to_open: bool = False
 
 
 def validate_link_request(
@@ -44,9 +66,31 @@ def validate_link_request(
     max_views = _max_views(data.get("maxViews"), from_form, errors)
     password = _password(data.get("password"), errors)
     custom_code = _custom_code(data.get("customCode"), errors)
+    tags = _tags(data.get("tags"), from_form, errors)
+    click = _click_to_open(data.get("clickToOpen"), from_form, errors)
     if errors:
         raise ValidationFailed(errors)
-    return NewLink(target, expires_ms, max_views, password, custom_code)
+    return NewLink(target, expires_ms, max_views, password, custom_code, tags, click)
+
+
+def validate_link_change(data: Mapping[str, Any], *, now_ms: int, is_file: bool) -> LinkChange:
+    """Check a PATCH body: the create rules for each field it names, every failure at once."""
+    named = frozenset(name for name in PATCH_FIELDS if name in data)
+    errors: list[str] = []
+    target = None
+    if "targetUrl" in named:
+        if is_file:
+            errors.append(FILE_TARGET_ERROR)
+        else:
+            target = _target_url(data["targetUrl"], errors)
+    expires_ms = _expires_at(data.get("expiresAt"), now_ms, errors)
+    max_views = _max_views(data.get("maxViews"), False, errors)
+    password = _password(data.get("password"), errors)
+    tags = _tags(data.get("tags"), False, errors)
+    click = _click_to_open(data.get("clickToOpen"), False, errors)
+    if errors:
+        raise ValidationFailed(errors)
+    return LinkChange(named, target, expires_ms, max_views, password, tags, click)
 
 
 def _target_url(value: Any, errors: list[str]) -> str | None:
@@ -61,7 +105,12 @@ def _target_url(value: Any, errors: list[str]) -> str | None:
 
 def normalize_url(raw: str) -> str | None:
     """An absolute http(s) URL with a host, all ASCII (punycode host, %-encoded UTF-8), or None."""
-    if len(raw) > MAX_URL_LENGTH or any(_is_forbidden(c) for c in raw):
+    if len(raw) > MAX_URL_LENGTH:
+        return None
+    # The common case at a glance: printable ASCII has no control character, and only the
+    # space and the backslash of its characters are forbidden.
+    plain = raw.isascii() and raw.isprintable() and " " not in raw and "\\" not in raw
+    if not plain and any(_is_forbidden(c) for c in raw):
         return None
     try:
         parts = urlsplit(raw)
@@ -159,4 +208,33 @@ def _custom_code(value: Any, errors: list[str]) -> str | None:
     if not isinstance(value, str) or not is_valid_code(value):
         errors.append("customCode: must match [A-Za-z0-9_-]{4,64}")
         return None
+    return value
+
+
+def _tags(value: Any, from_form: bool, errors: list[str]) -> tuple[str, ...]:
+    """Duplicates dropped (first one kept), then at most 10 left."""
+    if value is None:
+        return ()
+    if from_form and isinstance(value, str):
+        value = [part.strip() for part in value.split(",")] if value.strip() else []
+    if not isinstance(value, list) or not all(
+        isinstance(tag, str) and TAG_PATTERN.fullmatch(tag) for tag in value
+    ):
+        errors.append(TAGS_ERROR)
+        return ()
+    unique = tuple(dict.fromkeys(value))
+    if len(unique) > MAX_TAGS:
+        errors.append(TAGS_ERROR)
+        return ()
+    return unique
+
+
+def _click_to_open(value: Any, from_form: bool, errors: list[str]) -> bool:
+    if value is None:
+        return False
+    if from_form and isinstance(value, str) and value.strip().lower() in ("true", "false"):
+        return value.strip().lower() == "true"
+    if not isinstance(value, bool):
+        errors.append(CLICK_ERROR)
+        return False
     return value

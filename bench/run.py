@@ -8,6 +8,7 @@ the redirector; all driven by wrk with the same settings, printed as a markdown 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import importlib.util
 import json
 import os
@@ -41,7 +42,8 @@ from bench.procs import (
     wrk,
 )
 from bench.race import Contender, Scenario, count_endpoint, race, ratio_line, ratios, table
-from shared.redis_server import RedisServer, free_port
+from devtools.redis_server import RedisServer, free_port
+from shared.redis_cluster import RedisClusterServers
 
 PREFIX = "sl"  # the default: key names count toward memory per link
 TARGET = "https://example.com/bench/target/0123456789"  # 40 characters
@@ -49,10 +51,21 @@ PASSWORD = "correct horse battery staple"
 OK_METRIC = re.compile(
     r'securelink_resolutions_total\{outcome="ok",service="redirector"\} ([0-9.e+]+)'
 )
+# What a phone following a link from a news page sends: recording reads both headers.
+VISITOR_HEADERS = {
+    "BENCH_USER_AGENT": (
+        "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 "
+        "(KHTML, like Gecko) Version/17.4 Mobile/15E148 Safari/604.1"
+    ),
+    "BENCH_REFERER": "https://news.example/2026/12/01/an-article?utm_source=feed",
+}
+STATS_ROUNDS = 5  # at least this many alternating rounds for the stats on/off ratio
 BARE = "bare Starlette 302, no Redis"
 NODE = "Node anchor (node:http + ioredis, same script)"
 MINE = "securelink redirector"
 GRANIAN = "securelink redirector, SECURELINK_SERVER=granian"
+UNMETERED = "securelink redirector, hot-path metrics off"
+BATCH = 1000  # links a batch request, the route's limit
 SUM_VIEWS = """
 local views = 0
 for _, key in ipairs(KEYS) do views = views + (tonumber(redis.call('HGET', key, 'v')) or 0) end
@@ -160,6 +173,11 @@ class Bench:
             contenders.append(Contender(NODE, node_anchor(free_port(), self.work, env),
                                         count_endpoint))  # fmt: skip
         contenders.append(self.redirector(MINE))
+        port = free_port()
+        argv = [sys.executable, "-m", "bench.redirector_without_metrics"]
+        unmetered = Service("redirector-nometrics", argv, port, self.work,
+                            self.env(SECURELINK_REDIRECTOR_PORT=str(port)))  # fmt: skip
+        contenders.append(Contender(UNMETERED, unmetered, None))
         if importlib.util.find_spec("granian") is not None:
             contenders.append(self.redirector(GRANIAN, SECURELINK_SERVER="granian"))
         return contenders
@@ -226,6 +244,21 @@ class Bench:
             timeout=10,
         )
 
+    def batch_rate(self) -> WrkResult:
+        """POST /api/v1/links/batch with 1000 links a request, 16 clients: requests, not links."""
+        assert self.admin is not None
+        env = {
+            "BENCH_METHOD": "POST",
+            "BENCH_BODY": json.dumps({"links": [{"targetUrl": TARGET}] * BATCH}),
+            "BENCH_AUTH": self.auth["Authorization"],
+            "BENCH_CONTENT_TYPE": "application/json",
+        }
+        url = self.admin.url + "/api/v1/links/batch"
+        # A batch takes about 0.1 s alone, so 16 at once need seconds of their own to finish.
+        wrk(url, env, connections=16, seconds=2, timeout=30)
+        seconds = max(self.profile.seconds, 5)
+        return wrk(url, env, connections=16, seconds=seconds, timeout=30)
+
     def memory_per_link(self) -> tuple[int, float, int]:
         """(links, used_memory delta per link, MEMORY USAGE of one link hash), bytes."""
         assert self.admin is not None and self.redis is not None
@@ -290,6 +323,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="./scripts/bench", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="short runs: under a minute")
     parser.add_argument("--table-only", action="store_true", help="skip the extra measurements")
+    parser.add_argument(
+        "--stats-only", action="store_true", help="only the cost of recording stats"
+    )
+    parser.add_argument(
+        "--cluster", action="store_true", help="only the redirector on a 3-primary cluster"
+    )
     args = parser.parse_args(argv)
     profile = QUICK if args.quick else FULL
     print(f"# securelink benchmark ({'quick' if args.quick else 'full'})", flush=True)
@@ -310,9 +349,91 @@ def main(argv: list[str] | None = None) -> int:
             admin_env = bench.env(SECURELINK_ADMIN_PORT=str(admin_port))
             with securelink("admin_api", admin_port, Path(tmp), admin_env) as admin:
                 bench.admin = admin
-                report(bench, args.table_only)
+                if args.stats_only:
+                    report_stats_cost(bench)
+                elif args.cluster:
+                    report_cluster(bench)
+                else:
+                    report(bench, args.table_only)
     print(f"\n(took {time.monotonic() - started:.0f} s)")
     return 0
+
+
+def report_cluster(bench: Bench) -> None:
+    """The redirector on a 3-primary cluster against the same redirector on one Redis.
+
+    Same run, alternating rounds, the same links (copied key by key from the single server into
+    the cluster), codes drawn at random. The views cannot be summed in one script across slots,
+    so this race does not check exactness (tests/cluster does).
+    """
+    profile = bench.profile
+    assert bench.redis is not None
+    _, codes_file = bench.seed(profile.random_links)
+    codes = [line for line in codes_file.read_text().split() if line]
+    with RedisClusterServers(data_dir=bench.work / "cluster") as cluster:
+        target = redis.RedisCluster.from_url(cluster.url)
+        pipe = target.pipeline(transaction=False)
+        for code in codes:
+            key = f"{PREFIX}:link:{{{code}}}"
+            pipe.hset(key, mapping=bench.redis.hgetall(key))
+        pipe.execute()
+        target.close()
+        print(f"\nSeeded {len(codes):,} links, copied into a 3-primary cluster.", flush=True)
+        single = bench.redirector("redirector, one Redis")
+        on_cluster = bench.redirector(
+            "redirector, 3-primary cluster",
+            SECURELINK_REDIS_URL=cluster.url,
+            SECURELINK_REDIS_CLUSTER="1",
+        )
+        contenders = [
+            dataclasses.replace(single, counts_views=False),
+            dataclasses.replace(on_cluster, counts_views=False),
+        ]
+        scenario = Scenario(f"{len(codes):,} links at random", "/", "random.lua",
+                            {"BENCH_CODES": str(codes_file)})  # fmt: skip
+        try:
+            for contender in contenders:
+                contender.service.start()
+            race(contenders, scenario, lambda: 0, rounds=profile.rounds,
+                 seconds=profile.seconds, warmup=profile.warmup,
+                 connections=profile.connections)  # fmt: skip
+            print(f"\n### {scenario.name}\n", flush=True)
+            print("\n".join(table(contenders, contenders[0])))
+            print()
+            print(ratio_line("Cluster / one Redis", ratios(contenders[1], contenders[0])))
+            p99 = [b.result.p99_ms / a.result.p99_ms for a, b in
+                   zip(contenders[0].runs, contenders[1].runs, strict=True)]  # fmt: skip
+            print(ratio_line(f"Cluster p99 / one Redis p99 at {profile.connections} connections",
+                             p99))  # fmt: skip
+        finally:
+            for contender in contenders:
+                contender.service.stop()
+
+
+def report_stats_cost(bench: Bench) -> None:
+    """Recording on against off (SECURELINK_STATS=0): same run, same link, alternating rounds.
+
+    Both follow one link with a phone's User-Agent and a news page's Referer, so recording
+    parses both headers and writes its day, referrer and device fields on every view.
+    """
+    code = bench.create()
+    scenario = Scenario("one link, phone User-Agent and Referer", f"/{code}", env=VISITOR_HEADERS)
+    on = bench.redirector(f"{MINE}, stats recorded")
+    off = bench.redirector(f"{MINE}, SECURELINK_STATS=0", SECURELINK_STATS="0")
+    profile = bench.profile
+    try:
+        on.service.start()
+        off.service.start()
+        race([on, off], scenario, bench.views_of([code]), rounds=max(profile.rounds, STATS_ROUNDS),
+             seconds=profile.seconds, warmup=profile.warmup,
+             connections=profile.connections)  # fmt: skip
+    finally:
+        on.service.stop()
+        off.service.stop()
+    print(f"\n### stats recording, {scenario.name}\n")
+    print("\n".join(table([on, off], off)))
+    print()
+    print(ratio_line("Stats on / off", ratios(on, off)), flush=True)
 
 
 def report(bench: Bench, table_only: bool) -> None:
@@ -339,6 +460,7 @@ def report(bench: Bench, table_only: bool) -> None:
     mine = next(contender for contender in contenders if contender.name == MINE)
     node = next((contender for contender in contenders if contender.name == NODE), None)
     granian = next((contender for contender in contenders if contender.name == GRANIAN), None)
+    unmetered = next(contender for contender in contenders if contender.name == UNMETERED)
     plain_runs = []
     try:
         for contender in contenders:
@@ -358,6 +480,8 @@ def report(bench: Bench, table_only: bool) -> None:
                 )
             print(ratio_line(f"Redirector / bare ({scenario.name})",
                              ratios(mine, contenders[0])), flush=True)  # fmt: skip
+            print(ratio_line(f"Redirector with metrics / without ({scenario.name})",
+                             ratios(mine, unmetered)), flush=True)  # fmt: skip
             if granian is not None:
                 print(ratio_line("Redirector under granian / under uvicorn", ratios(granian, mine)))
                 if node is not None:
@@ -385,6 +509,8 @@ def report(bench: Bench, table_only: bool) -> None:
         single.service.stop()
         double.service.stop()
 
+    report_stats_cost(bench)
+
     port = free_port()
     env = bench.env(SECURELINK_REDIRECTOR_PORT=str(port))
     with securelink("redirector", port, bench.work, env) as service:
@@ -408,15 +534,25 @@ def report(bench: Bench, table_only: bool) -> None:
         f"p50 {redirects.p50_ms:.2f} ms, p99 {redirects.p99_ms:.2f} ms (alone: p99 "
         f"{plain.p99_ms:.2f} ms); {verifying.rate:,.1f} verifications/s |"
     )
+    rates = {}
     for with_password in (False, True):
-        result = bench.creation_rate(with_password)
+        result = rates[with_password] = bench.creation_rate(with_password)
         label = "with password (Argon2id, owasp profile)" if with_password else "no password"
         failed = result.errors["status"] + result.socket_errors
         print(
-            f"| links created per second, {label} | {result.rate:,.0f}/s "
+            f"| links created per second, one a request, {label} | {result.rate:,.0f}/s "
             f"(p99 {result.p99_ms:.1f} ms{f', {failed} failed' if failed else ''}) |",
             flush=True,
         )
+    batch = bench.batch_rate()
+    batch_links = batch.rate * BATCH
+    failed = batch.errors["status"] + batch.socket_errors
+    print(
+        f"| links created per second, batches of {BATCH}, no password, 16 clients | "
+        f"{batch_links:,.0f}/s: {batch_links / rates[False].rate:.1f}x one a request "
+        f"(p99 {batch.p99_ms:.0f} ms a batch{f', {failed} failed' if failed else ''}) |",
+        flush=True,
+    )
     links, delta, one = bench.memory_per_link()
     print(
         f"| Redis memory per link, {links:,} links, 40-character URL | used_memory delta "

@@ -27,7 +27,7 @@ from pathlib import Path
 
 import httpx
 
-from shared.redis_server import RedisServer, free_port
+from devtools.redis_server import RedisServer, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 START_TIMEOUT_SECONDS = 30.0

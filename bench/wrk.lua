@@ -4,12 +4,16 @@ local method = os.getenv("BENCH_METHOD")
 local body = os.getenv("BENCH_BODY")
 local auth = os.getenv("BENCH_AUTH")
 local content_type = os.getenv("BENCH_CONTENT_TYPE")
+local user_agent = os.getenv("BENCH_USER_AGENT")
+local referer = os.getenv("BENCH_REFERER")
 
 function init(args)
   if method and method ~= "" then wrk.method = method end
   if body and body ~= "" then wrk.body = body end
   if auth and auth ~= "" then wrk.headers["Authorization"] = auth end
   if content_type and content_type ~= "" then wrk.headers["Content-Type"] = content_type end
+  if user_agent and user_agent ~= "" then wrk.headers["User-Agent"] = user_agent end
+  if referer and referer ~= "" then wrk.headers["Referer"] = referer end
 end
 
 function done(summary, latency, requests)

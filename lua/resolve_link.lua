@@ -22,13 +22,16 @@ ARGV[4]  the view's referrer host: '' when no Referer was sent, '*' for one with
          host (counted as "other"); at most 60 bytes
 ARGV[5]  the view's device class: 'd' desktop, 'm' mobile, 't' tablet, 'o' other
 
-Returns {status, target, kind, file name, file size, content type, password hash}
+Returns {status, target, kind, file name, file size, content type, password hash, view-limited}
   (the order of shared/scripts.py's ResolveReply: Lua indices are one more)
   status: 0 ok, 1 not found, 2 expired, 3 exhausted, 4 revoked, 5 password required,
           6 click required (a clickToOpen link, field 'o', asked in mode 0)
   Only status 0, and status 5 or 6 in peek and preview modes, carry the other fields; the
   password hash is returned in those modes only. Absent fields are nil. With a password, the
-  password form is the click: such a link answers 5, never 6.
+  password form is the click: such a link answers 5, never 6. View-limited (1 when maxViews
+  is set) is returned in peek and preview modes only: HEAD and previews must not show the target
+  of a link whose every reading costs a view. Fields before it that are absent are false (nil
+  in the reply), so the reply is not cut short.
 
 Stats hash fields (created by the first view, never at creation: a link never followed costs
 nothing more): '<day>' views that UTC day (days since 1970-01-01, the last 90 kept), 'r<host>'
@@ -72,17 +75,6 @@ if max_views and views >= max_views then total('g') return {3} end
 
 local day = math.floor(now / 86400000)
 
--- A day's first count drops the days that left the 90-day window: once a day per link.
-local function count_day(key)
-  if redis.call('HINCRBY', key, day, 1) == 1 then
-    local first = day - KEEP_DAYS + 1
-    for _, name in ipairs(redis.call('HKEYS', key)) do
-      local old = tonumber(name)
-      if old and old < first then redis.call('HDEL', key, name) end
-    end
-  end
-end
-
 -- Stats keys end when the link hash does (the same PTTL), or never when it never does.
 local function expire_with_link(key)
   local ttl = redis.call('PTTL', link)
@@ -94,16 +86,31 @@ local function expire_with_link(key)
   end
 end
 
+-- A day's first count (the key's first ever, too) drops the days that left the 90-day window
+-- and gives the key the link's TTL: once a day per link, not on every view. Revoking and the
+-- last allowed view set the TTL themselves.
+local function count_day(key)
+  if redis.call('HINCRBY', key, day, 1) == 1 then
+    local first = day - KEEP_DAYS + 1
+    for _, name in ipairs(redis.call('HKEYS', key)) do
+      local old = tonumber(name)
+      if old and old < first then redis.call('HDEL', key, name) end
+    end
+    expire_with_link(key)
+  end
+end
+
 if peeking or mode == '3' then
   if mode == '3' and stats then
     count_day(previews)
     redis.call('HINCRBY', previews, 't', 1)
-    expire_with_link(previews)
     total('p')
   end
-  if password then return {5, target, f[7], f[8], f[9], f[10], password} end
-  if f[11] then return {6, target, f[7], f[8], f[9], f[10]} end
-  return {0, target, f[7], f[8], f[9], f[10]}
+  local kind, name, size, ctype = f[7] or false, f[8] or false, f[9] or false, f[10] or false
+  local limited = max_views and 1 or false
+  if password then return {5, target, kind, name, size, ctype, password, limited} end
+  if f[11] then return {6, target, kind, name, size, ctype, false, limited} end
+  return {0, target, kind, name, size, ctype, false, limited}
 end
 if password and mode ~= '2' then return {5} end
 -- A GET never spends the view of a click-to-open link: scanners and prefetchers only GET.
@@ -121,19 +128,22 @@ end
 if stats then
   count_day(stats)
   local host = ARGV[4] or ''
-  if host ~= '' and host ~= '*' and redis.call('HEXISTS', stats, 'r' .. host) == 0 then
+  local field = 'r' .. host
+  if redis.call('HINCRBY', stats, field, 1) == 1 and host ~= '' and host ~= '*' then
     -- A new host: held while there is room, else counted as other, so memory stays bounded.
-    if tonumber(redis.call('HGET', stats, 'h') or 0) < MAX_HOSTS then
-      redis.call('HINCRBY', stats, 'h', 1)
-    else
-      host = '*'
+    if redis.call('HINCRBY', stats, 'h', 1) > MAX_HOSTS then
+      redis.call('HDEL', stats, field)
+      redis.call('HINCRBY', stats, 'h', -1)
+      redis.call('HINCRBY', stats, 'r*', 1)
     end
   end
-  redis.call('HINCRBY', stats, 'r' .. host, 1)
   local device = ARGV[5]
   if device ~= 'd' and device ~= 'm' and device ~= 't' then device = 'o' end
   redis.call('HINCRBY', stats, 'd' .. device, 1)
-  expire_with_link(stats)
+  if max_views and views >= max_views then -- the retention: the link's, now
+    expire_with_link(stats)
+    expire_with_link(previews)
+  end
   total('v')
 end
 return {0, target, f[7], f[8], f[9], f[10]}

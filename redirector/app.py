@@ -7,6 +7,7 @@ redirects, redirector/handlers.py for everything else). Nothing imports this mod
 from __future__ import annotations
 
 import contextlib
+import gc
 from collections.abc import AsyncIterator
 
 from starlette.applications import Starlette
@@ -16,9 +17,11 @@ from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
 from redirector import pages, password
+from redirector.cluster_pipeline import ClusterPipeline
 from redirector.handlers import follow, http_error
 from redirector.hotpath import PLACEHOLDER, HotPath
 from redirector.pipeline import ScriptPipeline
+from redirector.recording import DayKeys, Recording, ServiceTotals
 from redirector.resolver import Resolver
 from redirector.responses import Responder, always_on_headers
 from redirector.services import Services
@@ -30,6 +33,26 @@ from shared.scripts import ScriptRunner, load_scripts
 from shared.security_headers import SecurityHeaders
 from shared.settings import Settings
 from shared.store import connect
+
+# Allocations between collections of the youngest generation (CPython's default: 700).
+GC_YOUNG_THRESHOLD = 20_000
+
+
+def settle_garbage_collector() -> None:
+    """Keep the cycle collector off the hot path: start-up objects frozen, collections rarer.
+
+    A redirect frees what it allocates by reference counting, yet every 700 container
+    allocations CPython's cycle collector scans the young objects alive at that moment (the
+    requests in flight: their tasks, futures and dicts), and now and then the whole heap of
+    start-up objects (modules, the app). Frozen once made, those are never scanned again; with
+    the youngest generation's threshold at 20,000 the young scans run about 30 times less
+    often. Measured under wrk: about 5 to 10 % more redirects a second. Called once per server
+    process, never by tests that build apps in their own process.
+    """
+    gc.collect()
+    gc.freeze()
+    _, middle, oldest = gc.get_threshold()
+    gc.set_threshold(GC_YOUNG_THRESHOLD, middle, oldest)
 
 
 class Redirector(Starlette):
@@ -55,36 +78,57 @@ def create_app(settings: Settings) -> Starlette:
         redis = connect(settings)
         keys = Keys(settings.key_prefix)
         runner = ScriptRunner(redis, scripts)
-        resolving: ScriptRunner | ScriptPipeline = runner
-        if not settings.redis_cluster:  # the cluster client routes each call by key: no batching
-            timeout = settings.redis_timeout_ms / 1000
+        timeout = settings.redis_timeout_ms / 1000
+        resolving: ScriptPipeline | ClusterPipeline
+        if settings.redis_cluster:
+            resolving = ClusterPipeline(
+                redis,
+                settings.require_redis_url(),
+                scripts,
+                timeout=timeout,
+                on_batch=metrics.batch_sizes().observe,
+            )
+            await resolving.start()
+        else:
             resolving = ScriptPipeline(
                 settings.require_redis_url(),
                 scripts,
                 timeout=timeout,
                 on_batch=metrics.batch_sizes().observe,
             )
+        days = DayKeys(keys)
+        recording = Recording(
+            keys, days, enabled=settings.record_stats, totals_in_script=not settings.redis_cluster
+        )
+        totals = None
+        if settings.record_stats:
+            totals = ServiceTotals(redis, days, timeout=settings.redis_timeout_ms / 1000)
+        cluster_totals = totals if settings.redis_cluster else None
         found = Services(
             settings=settings,
             redis=redis,
             keys=keys,
             scripts=runner,
             metrics=metrics,
-            resolver=Resolver(resolving, keys, settings),
+            resolver=Resolver(resolving, recording, settings, cluster_totals),
             responder=Responder(settings),
             passwords=Passwords(settings.argon2_profile, settings.hash_threads),
+            totals=totals,
         )
         app.state.services = found
         redirect = found.responder.redirect(PLACEHOLDER)
-        app.hot_path = HotPath(found.resolver.call, metrics, redirect, always_on)
+        app.hot_path = HotPath(
+            found.resolver.call, metrics, redirect, always_on, record=settings.record_stats
+        )
         try:
             yield
         finally:
             app.hot_path = None
+            if totals is not None:
+                await totals.drain()
             metrics.close()
             found.passwords.close()
-            if isinstance(resolving, ScriptPipeline):
-                await resolving.aclose()
+            await resolving.aclose()
             await redis.aclose()
 
     always_on = always_on_headers(settings)
@@ -114,5 +158,7 @@ def create_app(settings: Settings) -> Starlette:
 
 
 def factory() -> Starlette:
-    """uvicorn's entry: settings from the environment, once per worker process."""
-    return create_app(Settings.from_env())
+    """The server's entry: settings from the environment, once per worker process."""
+    app = create_app(Settings.from_env())
+    settle_garbage_collector()
+    return app

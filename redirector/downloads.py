@@ -56,6 +56,9 @@ class Download(FileResponse):
         await super().__call__(scope, receive, send)
 
 
+DOWNLOAD_CSP = "sandbox; default-src 'none'"
+
+
 class Downloads:
     """Builds file responses from what resolve_link returned; None when the file is gone."""
 
@@ -83,6 +86,8 @@ class Downloads:
             headers={
                 **headers,
                 "Content-Disposition": content_disposition(file_name or DEFAULT_FILE_NAME),
+                # An SVG, HTML or script opened from the download still runs nothing.
+                "Content-Security-Policy": DOWNLOAD_CSP,
             },
             stat_result=stat,
         )

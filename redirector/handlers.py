@@ -7,6 +7,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from redirector import previews
+from redirector.prefetch import is_prefetch
 from redirector.services import services
 from shared.keys import is_valid_code
 from shared.scripts import ResolveMode
@@ -14,12 +15,18 @@ from shared.store import REDIS_UNAVAILABLE
 
 
 async def follow(request: Request) -> Response:
-    """GET counts one view; HEAD answers the same, counting nothing."""
+    """GET counts one view; HEAD answers the same, counting nothing (a view-limited url link
+    answers the neutral page instead of its redirect)."""
     found = services(request)
     responder = found.responder
     code = request.path_params["code"]
     if not is_valid_code(code):
+        if request.method == "GET" and found.totals is not None:
+            found.totals.add("n")  # no script call to count it in: see redirector/recording.py
         return responder.not_found(request)
+    if request.method == "GET" and is_prefetch(request.headers.items()):
+        found.metrics.resolved("prefetch")
+        return responder.prefetch_declined(request)
     if previews.request_is_preview(request):
         return await previews.preview_response(request, code)
     mode = ResolveMode.PEEK if request.method == "HEAD" else ResolveMode.COUNT
@@ -30,6 +37,9 @@ async def follow(request: Request) -> Response:
         found.metrics.resolved("unavailable")
         return responder.unavailable(request)
     found.metrics.resolved(resolution.status.name.lower())
+    if mode is ResolveMode.PEEK and resolution.view_limited and not resolution.is_file:
+        # Its target must not be read without spending a view: HEAD sees the neutral page.
+        return previews.neutral_page(responder.always_on)
     return responder.outcome(request, resolution)
 
 

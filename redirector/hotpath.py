@@ -14,8 +14,10 @@ from time import perf_counter
 from starlette.responses import Response
 from starlette.types import Message, Scope, Send
 
+from redirector.prefetch import PURPOSE_HEADERS
 from redirector.previews import is_preview_bot
-from redirector.resolver import RESOLVED, ResolveCall, is_file_reply
+from redirector.resolver import RESOLVED, ResolveCall, is_file_reply, is_view_limited
+from redirector.visitors import device_class, referrer_host
 from shared.keys import CODE_PATTERN
 from shared.metrics import STARTED, Metrics, hot_increment, hot_observe
 from shared.scripts import ResolveMode, ResolveReply, ResolveStatus
@@ -55,9 +57,14 @@ class HotPath:
         metrics: Metrics,
         redirect: Response,
         always_on: Mapping[str, str],
+        record: bool = True,
     ) -> None:
-        """`redirect` is the app's redirect to PLACEHOLDER: the template every redirect copies."""
+        """`redirect` is the app's redirect to PLACEHOLDER: the template every redirect copies.
+
+        `record`: a view's referrer host and device class go with its call (stats are on).
+        """
         self.resolve = resolve
+        self.record = record
         self.status = redirect.status_code
         # Bound once: a redirect costs a few writes of memory-mapped values, no label lookup.
         self.count_ok = hot_increment(metrics.resolution("ok"))
@@ -77,19 +84,30 @@ class HotPath:
         code = scope["path"][1:]
         if scope.get("root_path") or self.valid(code) is None:
             return False  # Starlette answers: its 404, or a route of its own
+        user_agent = referer = ""
         for name, value in scope["headers"]:
             if name == b"user-agent":
-                if is_preview_bot(value.decode("latin-1")):
-                    return False  # previews count nothing and answer pages of their own
-                break
+                user_agent = value.decode("latin-1")
+            elif name == b"referer":
+                referer = value.decode("latin-1")
+            elif name in PURPOSE_HEADERS and mode is ResolveMode.COUNT:
+                return False  # a prefetch, perhaps: the app declines it, counting nothing
+        if user_agent and is_preview_bot(user_agent):
+            return False  # previews count no view and answer pages of their own
+        visitor = None
+        if self.record and mode is ResolveMode.COUNT:
+            visitor = (referrer_host(referer), device_class(user_agent))
         scope[STARTED] = started  # the app's RequestTimer counts the time spent here too
         try:
-            reply = await self.resolve(code, mode)
+            reply = await self.resolve(code, mode, visitor)
         except Exception as exc:
             scope[RESOLVED] = exc  # the app answers it: a 503, or the 500 with a reference id
             return False
         if reply[ResolveReply.STATUS] != _OK or is_file_reply(reply):
             scope[RESOLVED] = reply  # 404, 410, the password form, a file: the app answers
+            return False
+        if mode is ResolveMode.PEEK and is_view_limited(reply):
+            scope[RESOLVED] = reply  # HEAD must not read the target without spending a view
             return False
         target = reply[ResolveReply.TARGET]
         if not target.isascii():

@@ -52,6 +52,16 @@ def preview_page() -> bytes:
     )
 
 
+def click_page() -> bytes:
+    """A click-to-open link: only the person's click (a POST) counts the view."""
+    return page(
+        "Open link",
+        "<h1>Open this link</h1>"
+        "<p>This link opens when you press the button.</p>"
+        '<form method="post"><button type="submit" autofocus>Open link</button></form>',
+    )
+
+
 def password_page(error: str | None = None) -> bytes:
     """The form posts to the page's own URL; an error is announced to screen readers."""
     alert = f'<p class="error" role="alert" id="error">{escape(error)}</p>' if error else ""

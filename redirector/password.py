@@ -184,9 +184,10 @@ async def submit(request: Request) -> Response:
         return responder.not_found(request)
     try:
         peek = await found.resolver.resolve(code, ResolveMode.PEEK)
-        if peek.status is ResolveStatus.OK:
-            # No password on this link: a POST follows it like a GET would.
-            resolution = await found.resolver.resolve(code, ResolveMode.COUNT)
+        if peek.status in (ResolveStatus.OK, ResolveStatus.CLICK_REQUIRED):
+            # No password on this link: a POST follows it like a GET would, and is the click
+            # of a click-to-open link (the only request that counts its view).
+            resolution = await found.resolver.resolve_for(request, code, ResolveMode.COUNT_CLICKED)
             found.metrics.resolved(resolution.status.name.lower())
             return responder.outcome(request, resolution, redirect_status=303)
         if peek.status is not ResolveStatus.PASSWORD_REQUIRED:
@@ -201,7 +202,9 @@ async def submit(request: Request) -> Response:
             return _ask_again(request, 401, Text.ENTER_PASSWORD, Text.PASSWORD_REQUIRED)
         assert peek.password_hash is not None  # a peek that asks for a password carries it
         return await _verify_and_count(request, code, peek.password_hash, password)
-    except REDIS_UNAVAILABLE:
+    except REDIS_UNAVAILABLE as exc:
+        found.metrics.redis_error(exc)
+        found.metrics.resolved("unavailable")
         return responder.unavailable(request)
 
 
@@ -235,7 +238,7 @@ async def _verify_and_count(request: Request, code: str, stored: str, password: 
     if new_hash is not None:
         await found.scripts.run("rehash_password", [keys.link(code)], [stored, new_hash])
     # Verified: this counting call re-checks expiry, revocation and remaining views.
-    resolution = await found.resolver.resolve(code, ResolveMode.COUNT_VERIFIED)
+    resolution = await found.resolver.resolve_for(request, code, ResolveMode.COUNT_VERIFIED)
     found.metrics.resolved(resolution.status.name.lower())
     return responder.outcome(request, resolution, redirect_status=303)
 

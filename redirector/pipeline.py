@@ -56,6 +56,9 @@ _ERRORS: dict[str, type[RedisError]] = {
 }
 
 
+_ASKING = b"*1\r\n$6\r\nASKING\r\n"
+
+
 class PipelineFull(RedisConnectionError):
     """Too many calls are waiting for Redis: fail fast rather than queue without bound."""
 
@@ -99,6 +102,8 @@ class Call:
     future: asyncio.Future[Any]
     payload: bytes = b""
     evaluated: bool = False
+    asking: bool = False  # sent after ASKING: the cluster moves its slot to this node (ASK)
+    redirects: int = 0  # MOVED and ASK replies so far
 
 
 @dataclass(slots=True)
@@ -196,6 +201,12 @@ class _Connection(asyncio.Protocol):
             self.abort(RedisConnectionError(f"Redis protocol error: {exc}"))
 
     def _on_error(self, waiter: Call | _Waiter, reply: hiredis.ReplyError) -> None:
+        redirect = self.owner.redirect
+        if redirect is not None and isinstance(waiter, Call):
+            message = str(reply)
+            if message.startswith(("MOVED ", "ASK ")):
+                redirect(waiter, message)  # the script did not run: its node decides
+                return
         error = as_error(reply)
         if isinstance(waiter, Call) and isinstance(error, NoScriptError):
             # NOSCRIPT: the script did not run, so EVAL (which also caches it again) is safe.
@@ -227,7 +238,7 @@ class ScriptPipeline:
 
     def __init__(
         self,
-        url: str,
+        url: str | Endpoint,
         scripts: dict[str, Script],
         *,
         timeout: float,
@@ -235,7 +246,7 @@ class ScriptPipeline:
         max_pending: int = MAX_PENDING,
         on_batch: Callable[[int], None] | None = None,
     ) -> None:
-        self.endpoint = Endpoint.from_url(url)
+        self.endpoint = url if isinstance(url, Endpoint) else Endpoint.from_url(url)
         self.scripts = scripts
         self.timeout = timeout
         self.max_batch = max_batch
@@ -248,6 +259,9 @@ class ScriptPipeline:
         self._flush_scheduled = False
         self._heads: dict[tuple[str, int, int], bytes] = {}
         self._encoded: dict[Any, bytes] = {}
+        # Told a call answered by MOVED or ASK (a cluster's redirection); None on one server,
+        # where such a reply is an ordinary error.
+        self.redirect: Callable[[Call, str], None] | None = None
 
     def pending(self) -> int:
         """Calls queued or in flight."""
@@ -304,12 +318,30 @@ class ScriptPipeline:
             self._schedule_flush()
         if not batch:
             return
-        connection.write(b"".join([call.payload for call in batch]), batch)
+        if any(call.asking for call in batch):
+            self._write_asking(connection, batch)
+        else:
+            connection.write(b"".join([call.payload for call in batch]), batch)
         self.writes += 1
         if self.on_batch is not None:
             self.on_batch(len(batch))
         loop = asyncio.get_running_loop()
         loop.call_later(self.timeout, self._check_answered, connection, connection.sent)
+
+    @staticmethod
+    def _write_asking(connection: _Connection, batch: list[Call]) -> None:
+        """ASKING before each call that an ASK sent here; its +OK goes to nobody."""
+        data: list[bytes] = []
+        waiters: list[Call | _Waiter] = []
+        for call in batch:
+            if call.asking:
+                ignored: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+                ignored.set_result(None)
+                data.append(_ASKING)
+                waiters.append(_Waiter(ignored))
+            data.append(call.payload)
+            waiters.append(call)
+        connection.write(b"".join(data), waiters)
 
     def _check_answered(self, connection: _Connection, sent: int) -> None:
         if not connection.closed and connection.answered < sent:
@@ -371,6 +403,10 @@ class ScriptPipeline:
             return
         call.evaluated = True
         call.payload = pack("EVAL", call.script.source, len(call.keys), *call.keys, *call.args)
+        self.requeue(call)
+
+    def requeue(self, call: Call) -> None:
+        """Send a call that did not run (NOSCRIPT, MOVED, ASK) ahead of the queue."""
         self._queue.appendleft(call)
         self._schedule_flush()
 

@@ -1,7 +1,8 @@
 """Link-preview bots: unfurling a link in a chat must never spend one of its views.
 
 Slack, Facebook, X, WhatsApp, Discord, Telegram, LinkedIn and the like fetch a link the
-moment it is pasted. For them the link is only looked at (PEEK: nothing counted), and:
+moment it is pasted. For them the link is only looked at (no view is counted; a GET counts
+one preview in the link's stats, a HEAD nothing), and:
 - a view-limited, password-protected or file link answers a neutral 200 page that names
   nothing about the target;
 - an unlimited url link without a password answers its 302 (nothing counted), so the
@@ -19,7 +20,6 @@ from starlette.responses import Response
 
 from redirector import pages
 from redirector.services import services
-from shared.models import Field
 from shared.scripts import ResolveMode, ResolveStatus
 from shared.store import REDIS_UNAVAILABLE
 
@@ -97,16 +97,20 @@ async def preview_response(request: Request, code: str) -> Response:
     found = services(request)
     responder = found.responder
     try:
-        resolution = await found.resolver.resolve(code, ResolveMode.PEEK)
+        mode = ResolveMode.PEEK if request.method == "HEAD" else ResolveMode.PREVIEW
+        resolution = await found.resolver.resolve(code, mode)
         shows_target = (
             resolution.status is ResolveStatus.OK
             and not resolution.is_file
-            and not await found.redis.hexists(found.keys.link(code), Field.MAX_VIEWS)
+            and not resolution.view_limited
         )
-    except REDIS_UNAVAILABLE:
+    except REDIS_UNAVAILABLE as exc:
+        found.metrics.redis_error(exc)
+        found.metrics.resolved("unavailable")
         return responder.unavailable(request)
     found.metrics.resolved("preview")
-    if shows_target or resolution.status not in (ResolveStatus.OK, ResolveStatus.PASSWORD_REQUIRED):
+    hidden = (ResolveStatus.OK, ResolveStatus.PASSWORD_REQUIRED, ResolveStatus.CLICK_REQUIRED)
+    if shows_target or resolution.status not in hidden:
         return responder.outcome(request, resolution)
     return neutral_page(responder.always_on)
 

@@ -31,6 +31,8 @@ class Text(enum.StrEnum):
     FILE_GONE = "This file is no longer available."
     BUSY = "The service is busy. Try again in a moment."
     PASSWORD_REQUIRED = "Password required"
+    CLICK_REQUIRED = "Click required"
+    PREFETCH_DECLINED = "Prefetches are declined: open the link to continue."
     ENTER_PASSWORD = "Enter the password."
     WRONG_PASSWORD = "Wrong password. Try again."
     LOCKED_OUT = "Too many wrong passwords. Try again later."
@@ -86,6 +88,8 @@ class Responder:
             return self.not_found(request)
         if status is ResolveStatus.PASSWORD_REQUIRED:
             return self.password_form(request)
+        if status is ResolveStatus.CLICK_REQUIRED:
+            return self.click_page(request)
         return self.error(request, 410, _GONE[status])
 
     def redirect(self, target: str, status: int = 302) -> Response:
@@ -102,6 +106,17 @@ class Responder:
             return self.error(request, 401, error or Text.PASSWORD_REQUIRED)
         headers = {**self.always_on, **pages.PAGE_HEADERS}
         return Response(pages.password_page(error), status, headers, media_type="text/html")
+
+    def click_page(self, request: Request) -> Response:
+        """The "Open link" page: the same headers (CSP, no-store) as the password form."""
+        if prefers_json(request.headers.get("accept", "")):
+            return self.error(request, 401, Text.CLICK_REQUIRED)
+        headers = {**self.always_on, **pages.PAGE_HEADERS}
+        return Response(pages.click_page(), 200, headers, media_type="text/html")
+
+    def prefetch_declined(self, request: Request) -> Response:
+        """503, never cached: the browser asks again when the person follows the link."""
+        return self.error(request, 503, Text.PREFETCH_DECLINED, {"Cache-Control": "no-store"})
 
     def file(self, request: Request, resolution: Resolution) -> Response:
         """The view is already counted; a file missing on disk is as gone as the link."""

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request
 
+from redirector.recording import ServiceTotals
 from redirector.resolver import Resolver
 from redirector.responses import Responder
 from shared.keys import Keys
@@ -28,6 +29,8 @@ class Services:
     resolver: Resolver
     responder: Responder
     passwords: Passwords
+    # Totals counted in the process: 404s without a script call, and all of them on a cluster.
+    totals: ServiceTotals | None = None
 
 
 def services(request: Request) -> Services:

@@ -136,6 +136,7 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         self._head_bytes = 0
         self._in_head = True
         self._in_body = False
+        self._head_begun = False  # a request line has begun and its head is not complete
         self._body_bytes = 0
         self._head_timer: asyncio.TimerHandle | None = None
         self._body_timer: asyncio.TimerHandle | None = None
@@ -159,14 +160,22 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         # only the bytes of a head that is still incomplete after this read count against it.
         if self._in_head:
             self._head_bytes += len(data)
-            if self._head_timer is None:
-                self._start_head_timer()
         elif self._in_body:
             self._body_bytes += len(data)
         super().data_received(data)
-        if self._in_head and self._head_bytes > MAX_HEAD_BYTES and not self.transport.is_closing():
+        if self.transport.is_closing():
+            return
+        if self._in_head and self._head_bytes > MAX_HEAD_BYTES:
             self.transport.write(self._policy.too_large)
             self.transport.close()
+            return
+        # Deadlines only for what this read left incomplete: a request that arrived whole (nearly
+        # every GET) starts and cancels no timer. A head counts from the read that began it.
+        if self._head_timer is None and self._in_head and (self._head_bytes or self._head_begun):
+            self._start_head_timer()
+        if self._body_timer is None and self._in_body:
+            self._body_bytes = 0
+            self._body_timer = self.loop.call_later(self._policy.body_window, self._check_body_rate)
 
     def send_400_response(self, msg: str) -> None:
         # uvicorn's own answer to a request it cannot parse, with our headers.
@@ -174,14 +183,18 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         self.transport.write(self._policy.invalid)
         self.transport.close()
 
+    def on_message_begin(self) -> None:
+        self._head_begun = True
+        super().on_message_begin()
+
     def on_headers_complete(self) -> None:
         self._in_head = False
+        self._head_begun = False
         if self._head_timer is not None:
             self._head_timer.cancel()
             self._head_timer = None
-        self._in_body = True
+        self._in_body = True  # until the message completes; data_received starts its timer
         self._body_bytes = 0
-        self._body_timer = self.loop.call_later(self._policy.body_window, self._check_body_rate)
         super().on_headers_complete()
 
     def on_message_complete(self) -> None:

@@ -37,6 +37,23 @@ class Keys:
         """
         return self.link(code), self.stats(code), self.preview_stats(code)
 
+    def owned_keys(self, code: str) -> tuple[str, ...]:
+        """Every key under the link's hash tag that delete_link removes with it: its family
+        (stats included) and its password counters of all clients."""
+        return (
+            *self.link_family(code),
+            self.password_failures_all(code),
+            self.password_pending_all(code),
+        )
+
+    def tag(self, name: str) -> str:
+        """Sorted set of the codes carrying a tag, scored by creation (ms): its own hash tag."""
+        return f"{self.prefix}:tag:{{tag:{name}}}"
+
+    def idempotency(self, caller: str, digest: str) -> str:
+        """One Idempotency-Key of one API key (its SHA-256): the first request and its answer."""
+        return f"{self.prefix}:idem:{{{caller}:{digest}}}"
+
     def totals(self, day: str) -> str:
         """The service's counts of one UTC day (YYYY-MM-DD): a hash tag of its own per day."""
         return f"{self.prefix}:totals:{{{day}}}"

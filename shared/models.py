@@ -53,6 +53,8 @@ class Link(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
     status: Status
     created_at: str
     last_viewed_at: str | None
+    tags: list[str] = msgspec.field(default_factory=list)
+    click_to_open: bool = False
 
 
 class FileLink(Link, frozen=True, kw_only=True, rename="camel"):
@@ -79,6 +81,16 @@ def _decoded(raw: Mapping[bytes, bytes] | Mapping[str, str]) -> dict[str, str]:
         (k.decode() if isinstance(k, bytes) else k): (v.decode() if isinstance(v, bytes) else v)
         for k, v in raw.items()
     }
+
+
+def split_tags(stored: str | None) -> list[str]:
+    """The stored comma-separated tags as a list, in the order they were given."""
+    return stored.split(",") if stored else []
+
+
+def carries_tag(raw: Mapping[bytes, bytes], tag: str) -> bool:
+    """Does a hash as redis-py returns it (bytes) carry this tag?"""
+    return tag in split_tags(raw.get(Field.TAGS.encode(), b"").decode())
 
 
 def link_status(fields: Mapping[str, str], at_ms: int) -> Status:
@@ -121,6 +133,8 @@ def link_from_hash(
         "status": link_status(fields, at_ms),
         "created_at": format_ms(int(fields[Field.CREATED]) * 1000),
         "last_viewed_at": format_ms(int(last_viewed)) if last_viewed is not None else None,
+        "tags": split_tags(fields.get(Field.TAGS)),
+        "click_to_open": Field.CLICK_TO_OPEN in fields,
     }
     if is_file:
         return FileLink(

@@ -18,6 +18,9 @@ SCRIPT_NAMES = (
     "begin_password_attempt",
     "finish_password_attempt",
     "rehash_password",
+    "update_link",
+    "delete_link",
+    "claim_idempotency_key",
 )
 
 
@@ -47,6 +50,7 @@ class ResolveReply(enum.IntEnum):
     FILE_SIZE = 4
     CONTENT_TYPE = 5
     PASSWORD_HASH = 6
+    VIEW_LIMITED = 7  # peek and preview modes only: 1 when the link has maxViews
 
 
 class ResolveMode(enum.IntEnum):
@@ -57,6 +61,15 @@ class ResolveMode(enum.IntEnum):
     COUNT_VERIFIED = 2  # the caller verified the password: count
     PREVIEW = 3  # check only, like PEEK, and record one link-preview fetch
     COUNT_CLICKED = 4  # the person clicked "Open link": count, unless a password is needed
+
+
+class UpdateStatus(enum.IntEnum):
+    """First element of update_link's reply."""
+
+    CHANGED = 0
+    NOT_FOUND = 1
+    REVOKED = 2
+    FILE_TARGET = 3
 
 
 class AttemptStatus(enum.IntEnum):

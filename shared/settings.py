@@ -7,7 +7,7 @@ import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 T = TypeVar("T")
@@ -39,6 +39,7 @@ class Settings:
     argon2_profile: str = "owasp"
     hash_threads: int = 4
     referrer_policy: str = "no-referrer"
+    record_stats: bool = True
     log_level: str = "warning"
     log_format: str = "text"
     access_log: bool = False
@@ -56,37 +57,16 @@ class Settings:
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         """Build the settings from SECURELINK_* variables; a bad value names its variable."""
         env = os.environ if environ is None else environ
-        read = _Reader(env)
-        settings = cls(
-            redis_url=read("SECURELINK_REDIS_URL", _redis_url, None),
-            redis_cluster=read("SECURELINK_REDIS_CLUSTER", _flag, False),
-            key_prefix=read("SECURELINK_KEY_PREFIX", _key_prefix, "sl"),
-            host=read("SECURELINK_HOST", _non_blank, "127.0.0.1"),
-            redirector_port=read("SECURELINK_REDIRECTOR_PORT", _port, 8080),
-            admin_port=read("SECURELINK_ADMIN_PORT", _port, 8081),
-            workers=read("SECURELINK_WORKERS", _bounded_int(1, 256), 1),
-            public_base_url=read("SECURELINK_PUBLIC_BASE_URL", _base_url, "http://localhost:8080"),
-            admin_key=read("SECURELINK_ADMIN_KEY", _admin_key, None),
-            data_dir=read("SECURELINK_DATA_DIR", _path, Path("./data")),
-            retention_seconds=read("SECURELINK_RETENTION_SECONDS", _bounded_int(1, 10**9), 604800),
-            max_upload_bytes=read("SECURELINK_MAX_UPLOAD_BYTES", _bounded_int(1, 2**62), 104857600),
-            file_sweep_seconds=read("SECURELINK_FILE_SWEEP_SECONDS", _bounded_int(1, 86400), 60),
-            file_grace_seconds=read("SECURELINK_FILE_GRACE_SECONDS", _bounded_int(1, 10**7), 3600),
-            redis_timeout_ms=read("SECURELINK_REDIS_TIMEOUT_MS", _bounded_int(10, 60000), 500),
-            argon2_profile=read("SECURELINK_ARGON2_PROFILE", _argon2_profile, "owasp"),
-            hash_threads=read("SECURELINK_HASH_THREADS", _bounded_int(1, 64), 4),
-            referrer_policy=read("SECURELINK_REFERRER_POLICY", _non_blank, "no-referrer"),
-            log_level=read("SECURELINK_LOG_LEVEL", _log_level, "warning"),
-            log_format=read("SECURELINK_LOG_FORMAT", _log_format, cls.log_format),
-            access_log=read("SECURELINK_ACCESS_LOG", _flag, cls.access_log),
-            head_timeout_seconds=read("SECURELINK_HEAD_TIMEOUT_SECONDS", _bounded_int(1, 3600), 20),
-            body_window_seconds=read("SECURELINK_BODY_WINDOW_SECONDS", _bounded_int(1, 3600), 20),
-            body_min_bytes=read("SECURELINK_BODY_MIN_BYTES", _bounded_int(1, 2**30), 1024),
-            max_connections=read("SECURELINK_MAX_CONNECTIONS", _bounded_int(1, 10**7), 4096),
-            trusted_proxies=read("SECURELINK_TRUSTED_PROXIES", _networks, ()),
-            server=read("SECURELINK_SERVER", _server, cls.server),
-        )
-        return settings
+        values: dict[str, Any] = {}
+        for field, (name, parse) in _VARIABLES.items():
+            raw = env.get(name)
+            if raw is None or raw == "":
+                continue  # unset or blank: the field's default above
+            try:
+                values[field] = parse(raw)
+            except ValueError as exc:
+                raise SettingsError(f"{name}: {exc} (got {raw!r})") from None
+        return cls(**values)
 
     def require_redis_url(self) -> str:
         """The services need a server; the embedded one is started only by scripts/run."""
@@ -96,20 +76,6 @@ class Settings:
                 "(redis://host:6379/0), or start everything with ./scripts/run"
             )
         return self.redis_url
-
-
-class _Reader:
-    def __init__(self, env: Mapping[str, str]) -> None:
-        self._env = env
-
-    def __call__(self, name: str, parse: Callable[[str], T], default: T) -> T:
-        raw = self._env.get(name)
-        if raw is None or raw == "":
-            return default
-        try:
-            return parse(raw)
-        except ValueError as exc:
-            raise SettingsError(f"{name}: {exc} (got {raw!r})") from None
 
 
 def _non_blank(raw: str) -> str:
@@ -219,3 +185,37 @@ def _networks(raw: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, 
         except ValueError:
             raise ValueError(f"{text!r} is not an IP address or CIDR network") from None
     return tuple(networks)
+
+
+# Each field read from the environment: its variable and the parser of its value. The
+# defaults are the dataclass fields' only.
+_VARIABLES: dict[str, tuple[str, Callable[[str], Any]]] = {
+    "redis_url": ("SECURELINK_REDIS_URL", _redis_url),
+    "redis_cluster": ("SECURELINK_REDIS_CLUSTER", _flag),
+    "key_prefix": ("SECURELINK_KEY_PREFIX", _key_prefix),
+    "host": ("SECURELINK_HOST", _non_blank),
+    "redirector_port": ("SECURELINK_REDIRECTOR_PORT", _port),
+    "admin_port": ("SECURELINK_ADMIN_PORT", _port),
+    "workers": ("SECURELINK_WORKERS", _bounded_int(1, 256)),
+    "public_base_url": ("SECURELINK_PUBLIC_BASE_URL", _base_url),
+    "admin_key": ("SECURELINK_ADMIN_KEY", _admin_key),
+    "data_dir": ("SECURELINK_DATA_DIR", _path),
+    "retention_seconds": ("SECURELINK_RETENTION_SECONDS", _bounded_int(1, 10**9)),
+    "max_upload_bytes": ("SECURELINK_MAX_UPLOAD_BYTES", _bounded_int(1, 2**62)),
+    "file_sweep_seconds": ("SECURELINK_FILE_SWEEP_SECONDS", _bounded_int(1, 86400)),
+    "file_grace_seconds": ("SECURELINK_FILE_GRACE_SECONDS", _bounded_int(1, 10**7)),
+    "redis_timeout_ms": ("SECURELINK_REDIS_TIMEOUT_MS", _bounded_int(10, 60000)),
+    "argon2_profile": ("SECURELINK_ARGON2_PROFILE", _argon2_profile),
+    "hash_threads": ("SECURELINK_HASH_THREADS", _bounded_int(1, 64)),
+    "referrer_policy": ("SECURELINK_REFERRER_POLICY", _non_blank),
+    "record_stats": ("SECURELINK_STATS", _flag),
+    "log_level": ("SECURELINK_LOG_LEVEL", _log_level),
+    "log_format": ("SECURELINK_LOG_FORMAT", _log_format),
+    "access_log": ("SECURELINK_ACCESS_LOG", _flag),
+    "head_timeout_seconds": ("SECURELINK_HEAD_TIMEOUT_SECONDS", _bounded_int(1, 3600)),
+    "body_window_seconds": ("SECURELINK_BODY_WINDOW_SECONDS", _bounded_int(1, 3600)),
+    "body_min_bytes": ("SECURELINK_BODY_MIN_BYTES", _bounded_int(1, 2**30)),
+    "max_connections": ("SECURELINK_MAX_CONNECTIONS", _bounded_int(1, 10**7)),
+    "trusted_proxies": ("SECURELINK_TRUSTED_PROXIES", _networks),
+    "server": ("SECURELINK_SERVER", _server),
+}

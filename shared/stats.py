@@ -6,6 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 DAY_MS = 86_400_000
 KEEP_DAYS = 90  # days of per-day counts kept; the stats routes' largest window
+# A day's totals hash outlives the window whatever the hour it was made (resolve_link: the same).
+TOTALS_TTL_SECONDS = (KEEP_DAYS + 2) * 86_400
 MAX_REFERRERS = 10  # entries in a Stats object's referrers
 # Device class: its stats field's letter (ARGV[5] of resolve_link) and its name on the wire.
 DEVICE_LETTERS = {"desktop": "d", "mobile": "m", "tablet": "t", "other": "o"}

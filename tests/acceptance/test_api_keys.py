@@ -9,7 +9,7 @@ import httpx
 import pytest
 import redis
 
-from tests.acceptance.stacks import Stack
+from tests.support.stacks import Stack
 
 UNAUTHORIZED = {"status": 401, "error": "Unauthorized", "message": "Missing or invalid API key"}
 READ_ONLY = {"status": 403, "error": "Forbidden", "message": "This API key is read-only"}

@@ -12,8 +12,8 @@ from typing import Any
 import httpx
 import pytest
 
-from shared.redis_server import free_port
-from tests.acceptance.stacks import Stack
+from devtools.redis_server import free_port
+from tests.support.stacks import Stack
 
 SECURELINK = str(Path(sys.executable).parent / "securelink")
 

@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from tests.acceptance.stacks import Stack
+from tests.support.stacks import Stack
 
 DECLARED = 1000
 SENT = b'{"targetUr'  # 10 of the 1000 bytes declared

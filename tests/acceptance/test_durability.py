@@ -9,9 +9,9 @@ from collections.abc import Callable
 
 import httpx
 
-from shared.redis_server import RedisServer
-from tests.acceptance.loadloop import LoadLoop, wait_for
-from tests.acceptance.stacks import Stack
+from devtools.redis_server import RedisServer
+from tests.support.loadloop import LoadLoop, wait_for
+from tests.support.stacks import Stack
 
 RECOVERY_SECONDS = 5.0
 MAX_VIEWS = 400

@@ -17,8 +17,8 @@ import httpx
 import redis
 
 from shared.keys import Keys
-from tests.acceptance.stacks import Stack
-from tests.uploads import CONTENT_TYPE, FilePart, LargeUpload, multipart
+from tests.support.stacks import Stack
+from tests.support.uploads import CONTENT_TYPE, FilePart, LargeUpload, multipart
 
 MIB = 1024 * 1024
 

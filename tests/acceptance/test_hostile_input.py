@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
-from tests.acceptance.stacks import Stack
+from tests.support.stacks import Stack
 
 URL = "targetUrl: must be a valid URL"
 ISO = "expiresAt: must be an ISO 8601 date-time with offset"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.acceptance.stacks import Stack
+from tests.support.stacks import Stack
 
 TRICKS = [
     "..%2f..%2fetc%2fpasswd",

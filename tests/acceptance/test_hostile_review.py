@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
-from tests.acceptance.stacks import Stack, StackLauncher
+from tests.support.stacks import Stack, StackLauncher
 
 PASSWORD = "Tr0ub4dor&3-hostile-review"
 TARGET = "https://target.example/reviewed"
@@ -169,6 +169,18 @@ def read_until_closed(sock: socket.socket, deadline: float) -> tuple[bytes, bool
     return answer, False
 
 
+def read_response(sock: socket.socket) -> bytes:
+    """One whole response with a Content-Length, however the server splits its writes."""
+    answer = b""
+    while b"\r\n\r\n" not in answer:
+        answer += sock.recv(65536)
+    head, _, body = answer.partition(b"\r\n\r\n")
+    length = int(head.lower().split(b"content-length: ")[1].split(b"\r\n")[0])
+    while len(body) < length:
+        body += sock.recv(65536)
+    return head + b"\r\n\r\n" + body
+
+
 @pytest.fixture(scope="module")
 def short(redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     """A stack whose head deadline and body window are 1 s."""
@@ -189,6 +201,23 @@ class TestSlowClients:
         assert closed
         assert answer.startswith(b"HTTP/1.1 408 Request Timeout\r\n")
         assert b"\r\nx-content-type-options: nosniff\r\n" in answer
+        assert answer.endswith(b"\r\n\r\nRequest head took too long")
+
+    @pytest.mark.parametrize("service", SERVICES)
+    def test_half_a_second_head_on_a_kept_alive_connection_is_closed_by_the_deadline(
+        self, short: Stack, service: str
+    ) -> None:
+        # The first request arrives whole (it starts no timer of its own); the second one's
+        # head begins a read that leaves it incomplete, and that read starts its deadline.
+        with socket.create_connection(address(short, service), timeout=10) as sock:
+            sock.sendall(b"GET /-/healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+            first = read_response(sock)
+            sock.sendall(b"GET /-/healthz HTTP/1.1\r\nHost: x\r\nX-Half: ")
+            answer, closed = read_until_closed(sock, time.monotonic() + GENEROUS)
+
+        assert first.startswith(b"HTTP/1.1 200 ")
+        assert closed
+        assert answer.startswith(b"HTTP/1.1 408 Request Timeout\r\n")
         assert answer.endswith(b"\r\n\r\nRequest head took too long")
 
     @pytest.mark.parametrize("service", SERVICES)

@@ -10,7 +10,6 @@ import pytest
 import redis
 
 from shared.keys import Keys
-from tests.acceptance.stacks import Stack
 from tests.admin_api.validation_cases import (
     ACCEPTED,
     ALL_WRONG,
@@ -20,6 +19,7 @@ from tests.admin_api.validation_cases import (
     REJECTED,
     validation_body,
 )
+from tests.support.stacks import Stack
 
 RETENTION_MS = 604800 * 1000  # the stacks' SECURELINK_RETENTION_SECONDS
 

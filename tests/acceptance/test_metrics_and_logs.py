@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 import httpx
 
-from tests.acceptance.stacks import Stack
+from tests.support.stacks import Stack
 
 REDIRECTS = 200
 SCRAPES = 20

@@ -10,7 +10,7 @@ from collections.abc import Callable
 import httpx
 import pytest
 
-from tests.acceptance.stacks import ROOT, Stack
+from tests.support.stacks import ROOT, Stack
 
 
 @pytest.mark.parametrize("module", ["redirector", "admin_api"])

@@ -10,7 +10,7 @@ import pytest
 import redis
 
 from shared.keys import Keys
-from tests.acceptance.stacks import Stack
+from tests.support.stacks import Stack
 
 JSON = {"Accept": "application/json"}
 RETENTION_MS = 604800 * 1000
@@ -94,18 +94,26 @@ def test_expired_link_answers_410(stack: Stack, redis_sync: redis.Redis) -> None
 
 
 def test_head_answers_like_get_and_counts_nothing(stack: Stack) -> None:
-    code = stack.create_link(targetUrl="https://example.com/", maxViews=1)["shortCode"]
+    code = stack.create_link(targetUrl="https://example.com/")["shortCode"]
+    limited = stack.create_link(targetUrl="https://example.com/", maxViews=1)["shortCode"]
 
     heads = [stack.visit("HEAD", f"/{code}") for _ in range(3)]
     get = stack.visit("GET", f"/{code}")
-    head_after = stack.visit("HEAD", f"/{code}")
+    limited_heads = [stack.visit("HEAD", f"/{limited}") for _ in range(3)]
+    limited_get = stack.visit("GET", f"/{limited}")
+    head_after = stack.visit("HEAD", f"/{limited}")
 
     assert [h.status_code for h in heads] == [302, 302, 302]
     assert heads[0].headers["location"] == "https://example.com/"
     assert heads[0].content == b""
     assert get.status_code == 302
+    # A view-limited link: the neutral page's headers, never its target (the contract).
+    assert [h.status_code for h in limited_heads] == [200, 200, 200]
+    assert "location" not in limited_heads[0].headers
+    assert limited_get.status_code == 302
     assert head_after.status_code == 410
     assert _views(stack, code) == 1
+    assert _views(stack, limited) == 1
 
 
 def test_password_link_is_never_redirected_by_get(stack: Stack) -> None:

@@ -10,7 +10,7 @@ from collections.abc import Callable
 import httpx
 import pytest
 
-from tests.acceptance.stacks import Stack
+from tests.support.stacks import Stack
 
 CLIENTS = 500
 MAX_VIEWS = 50

@@ -17,21 +17,21 @@ from pathlib import Path
 import httpx
 import pytest
 
-from shared.redis_server import free_port
-from tests.acceptance.stacks import ROOT
+from devtools.redis_server import free_port
+from tests.support.stacks import ROOT
 
 BANNER_END = "Press Ctrl-C to stop."
 StartSupervisor = Callable[[dict[str, str]], "Supervisor"]
 
 
 class Supervisor:
-    """scripts/_run.py as a child process, its stdout read line by line in the background."""
+    """devtools/run.py as a child process, its stdout read line by line in the background."""
 
     def __init__(self, env: dict[str, str], stderr_path: Path) -> None:
         self.stderr_path = stderr_path
         with stderr_path.open("wb") as stderr:
             self.process = subprocess.Popen(
-                [sys.executable, "scripts/_run.py"],
+                [sys.executable, "-m", "devtools.run"],
                 env=env,
                 cwd=ROOT,
                 stdin=subprocess.DEVNULL,

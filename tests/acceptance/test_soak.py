@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 
 from bench.soak import Tracked, find_violations
-from tests.acceptance.stacks import ROOT
+from tests.support.stacks import ROOT
 
 
 def test_five_second_soak_sees_no_5xx_and_exact_view_counts() -> None:

@@ -44,6 +44,8 @@ def test_created_link_is_answered_with_201_location_and_every_field(
         "status": "active",
         "createdAt": link["createdAt"],
         "lastViewedAt": None,
+        "tags": [],
+        "clickToOpen": False,
     }
     created = _parse(link["createdAt"])
     assert before - timedelta(seconds=1) <= created <= datetime.now(UTC) + timedelta(seconds=1)

@@ -15,7 +15,7 @@ from admin_api.app import create_app
 from admin_api.files import clean_file_name
 from shared.keys import Keys
 from shared.settings import Settings
-from tests.uploads import CONTENT_TYPE, FilePart, multipart
+from tests.support.uploads import CONTENT_TYPE, FilePart, multipart
 
 ADMIN_KEY = "test-admin-key-0123456789abcdef"
 AUTH = {"Authorization": f"Bearer {ADMIN_KEY}"}
@@ -350,7 +350,15 @@ def test_openapi_documents_the_multipart_upload(client: TestClient) -> None:
     assert "multipart/form-data" in post["requestBody"]["content"]
     assert set(post["responses"]) >= {"201", "400", "401", "409", "413"}
     assert schema["required"] == ["file"]
-    assert set(schema["properties"]) == {"file", "expiresAt", "maxViews", "password", "customCode"}
+    assert set(schema["properties"]) == {
+        "file",
+        "expiresAt",
+        "maxViews",
+        "password",
+        "customCode",
+        "tags",
+        "clickToOpen",
+    }
 
 
 def test_a_file_whose_link_create_reply_was_lost_stays_with_its_link(
@@ -374,3 +382,56 @@ def test_a_file_whose_link_create_reply_was_lost_stays_with_its_link(
     [stored] = stored_files(files)
     assert stored.read_bytes() == b"kept"
     assert redis_sync.zcard(Keys(key_prefix).files) == 1
+
+
+def test_an_upload_with_the_same_key_and_file_is_replayed_and_stored_once(
+    client: TestClient, files: Path
+) -> None:
+    body = multipart(FilePart(b"same bytes"), ("maxViews", "2"), ("tags", "load,x"))
+
+    first = upload(client, body, **{"Idempotency-Key": "up-1"})
+    again = upload(client, body, **{"Idempotency-Key": "up-1"})
+
+    assert first.status_code == again.status_code == 201
+    assert again.json() == first.json()
+    assert first.json()["tags"] == ["load", "x"]
+    assert again.headers["idempotent-replayed"] == "true"
+    assert len(stored_files(files)) == 1
+
+
+def test_an_upload_with_the_same_key_and_another_file_is_422(
+    client: TestClient, files: Path
+) -> None:
+    upload(client, multipart(FilePart(b"first file")), **{"Idempotency-Key": "up-2"})
+
+    response = upload(client, multipart(FilePart(b"other file")), **{"Idempotency-Key": "up-2"})
+
+    assert response.status_code == 422
+    assert response.json()["message"] == "Idempotency-Key was used with a different request"
+    assert len(stored_files(files)) == 1
+
+
+def test_a_file_links_target_cannot_be_set(client: TestClient) -> None:
+    code = upload(client, multipart(FilePart(b"x"))).json()["shortCode"]
+
+    response = client.patch(
+        f"/api/v1/links/{code}",
+        json={"targetUrl": "https://example.com/", "maxViews": 0},
+        headers=AUTH,
+    )
+
+    assert response.status_code == 400
+    assert response.json()["errors"] == [
+        "targetUrl: cannot be set on a file link",
+        "maxViews: must be greater than 0",
+    ]
+
+
+def test_deleting_a_file_link_removes_its_file_at_once(client: TestClient, files: Path) -> None:
+    code = upload(client, multipart(FilePart(b"x"))).json()["shortCode"]
+    assert len(stored_files(files)) == 1
+
+    response = client.delete(f"/api/v1/links/{code}", headers=AUTH)
+
+    assert response.status_code == 204
+    assert stored_files(files) == []

@@ -10,19 +10,13 @@ import redis
 from starlette.testclient import TestClient
 
 from shared.keys import Keys
+from tests.support.links import create_link
 
 NOT_FOUND = {"status": 404, "error": "Not Found", "message": "Link not found"}
 
 
-def _create(client: TestClient, **fields: Any) -> dict[str, Any]:
-    response = client.post("/api/v1/links", json={"targetUrl": "https://example.com/", **fields})
-    assert response.status_code == 201, response.text
-    link: dict[str, Any] = response.json()
-    return link
-
-
 def test_get_answers_the_link_as_created(admin_client: TestClient) -> None:
-    created = _create(admin_client, maxViews=3)
+    created = create_link(admin_client, maxViews=3)
 
     response = admin_client.get(f"/api/v1/links/{created['shortCode']}")
 
@@ -33,7 +27,7 @@ def test_get_answers_the_link_as_created(admin_client: TestClient) -> None:
 def test_get_shows_views_counted_since(
     admin_client: TestClient, redis_sync: redis.Redis, key_prefix: str
 ) -> None:
-    code = _create(admin_client, maxViews=3)["shortCode"]
+    code = create_link(admin_client, maxViews=3)["shortCode"]
     viewed_ms = 1_800_000_000_000
     redis_sync.hset(Keys(key_prefix).link(code), mapping={"v": 2, "l": viewed_ms})
 
@@ -59,7 +53,7 @@ def test_get_reports_the_status_as_of_now(
     stored: dict[str, int],
     status: str,
 ) -> None:
-    code = _create(admin_client, **fields)["shortCode"]
+    code = create_link(admin_client, **fields)["shortCode"]
     redis_sync.hset(Keys(key_prefix).link(code), mapping=stored)  # time has passed
 
     link = admin_client.get(f"/api/v1/links/{code}").json()
@@ -76,7 +70,7 @@ def test_get_of_an_unknown_or_invalid_code_is_404(admin_client: TestClient, code
 
 
 def test_revoke_answers_the_link_revoked(admin_client: TestClient) -> None:
-    created = _create(admin_client, maxViews=3)
+    created = create_link(admin_client, maxViews=3)
 
     response = admin_client.post(f"/api/v1/links/{created['shortCode']}/revoke")
 
@@ -85,7 +79,7 @@ def test_revoke_answers_the_link_revoked(admin_client: TestClient) -> None:
 
 
 def test_revoked_link_reads_back_revoked(admin_client: TestClient) -> None:
-    code = _create(admin_client)["shortCode"]
+    code = create_link(admin_client)["shortCode"]
     admin_client.post(f"/api/v1/links/{code}/revoke")
 
     link = admin_client.get(f"/api/v1/links/{code}").json()
@@ -96,7 +90,7 @@ def test_revoked_link_reads_back_revoked(admin_client: TestClient) -> None:
 def test_revoke_is_idempotent(
     admin_client: TestClient, redis_sync: redis.Redis, key_prefix: str
 ) -> None:
-    code = _create(admin_client)["shortCode"]
+    code = create_link(admin_client)["shortCode"]
     key = Keys(key_prefix).link(code)
     first = admin_client.post(f"/api/v1/links/{code}/revoke")
     revoked_at = redis_sync.hget(key, "r")
@@ -114,7 +108,7 @@ def test_revoke_is_idempotent(
 def test_revoking_an_expired_link_reports_it_revoked(
     admin_client: TestClient, redis_sync: redis.Redis, key_prefix: str
 ) -> None:
-    code = _create(admin_client, expiresAt="2099-01-01T00:00:00Z")["shortCode"]
+    code = create_link(admin_client, expiresAt="2099-01-01T00:00:00Z")["shortCode"]
     redis_sync.hset(Keys(key_prefix).link(code), "e", 1_000)
 
     response = admin_client.post(f"/api/v1/links/{code}/revoke")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import io
-from typing import Any
 
 import pytest
 import redis
@@ -14,19 +13,15 @@ from admin_api.stats import StatsReader
 from shared.keys import Keys
 from shared.scripts import ResolveMode, load_scripts
 from shared.stats import DAY_MS
+from tests.support.links import create_code
+
+TARGET_A = "https://example.com/a"
 
 SCRIPT = load_scripts()["resolve_link"].source.decode()
 DAY = 20_500  # 2026-02-16
 MIDNIGHT = DAY * DAY_MS
 NOON = MIDNIGHT + 12 * 3600 * 1000
 DAYS_ERRORS = ["days: must be an integer from 1 to 90"]
-
-
-def _create(admin: TestClient, **fields: Any) -> str:
-    response = admin.post("/api/v1/links", json={"targetUrl": "https://example.com/a", **fields})
-    assert response.status_code == 201, response.text
-    code: str = response.json()["shortCode"]
-    return code
 
 
 class Clicks:
@@ -61,7 +56,7 @@ def _stand_at(admin: TestClient, at: int) -> None:
 
 
 def test_link_stats_carry_every_field(admin_client: TestClient, click: Clicks) -> None:
-    code = _create(admin_client)
+    code = create_code(admin_client, targetUrl=TARGET_A)
     click(code, at=NOON - DAY_MS, host="", device="t")
     click(code, host="news.example", device="d")
     click(code, at=NOON + 3, host="news.example", device="m")
@@ -89,7 +84,7 @@ def test_link_stats_carry_every_field(admin_client: TestClient, click: Clicks) -
 def test_link_never_followed_has_zero_stats_and_thirty_days_by_default(
     admin_client: TestClient,
 ) -> None:
-    code = _create(admin_client)
+    code = create_code(admin_client, targetUrl=TARGET_A)
 
     body = admin_client.get(f"/api/v1/links/{code}/stats").json()
 
@@ -102,7 +97,7 @@ def test_link_never_followed_has_zero_stats_and_thirty_days_by_default(
 
 
 def test_window_ends_today_at_utc_midnight(admin_client: TestClient, click: Clicks) -> None:
-    code = _create(admin_client)
+    code = create_code(admin_client, targetUrl=TARGET_A)
     click(code, at=MIDNIGHT - 1)
     click(code, at=MIDNIGHT)
 
@@ -116,7 +111,7 @@ def test_window_ends_today_at_utc_midnight(admin_client: TestClient, click: Clic
 
 
 def test_ninety_day_window_reaches_back_89_days(admin_client: TestClient, click: Clicks) -> None:
-    code = _create(admin_client)
+    code = create_code(admin_client, targetUrl=TARGET_A)
     click(code, at=NOON - 90 * DAY_MS)  # day 91 back: outside
     click(code, at=NOON - 89 * DAY_MS)
     click(code, at=NOON)
@@ -133,7 +128,7 @@ def test_ninety_day_window_reaches_back_89_days(admin_client: TestClient, click:
 def test_referrers_keep_the_ten_biggest_and_fold_the_rest_into_other(
     admin_client: TestClient, click: Clicks
 ) -> None:
-    code = _create(admin_client)
+    code = create_code(admin_client, targetUrl=TARGET_A)
     for n in range(12):
         for _ in range(12 - n):
             click(code, host=f"h{n:02d}.example")
@@ -148,7 +143,7 @@ def test_referrers_keep_the_ten_biggest_and_fold_the_rest_into_other(
 
 @pytest.mark.parametrize("days", ["0", "91", "-1", "abc", "", "1.5", "²", "0007000"])
 def test_days_outside_1_to_90_are_refused(admin_client: TestClient, days: str) -> None:
-    code = _create(admin_client)
+    code = create_code(admin_client, targetUrl=TARGET_A)
 
     for path in (f"/api/v1/links/{code}/stats", "/api/v1/stats"):
         response = admin_client.get(path, params={"days": days})
@@ -180,7 +175,7 @@ def test_stats_of_an_unknown_link_are_404(admin_client: TestClient, code: str) -
 def test_stats_stay_readable_while_a_revoked_link_is_held(
     admin_client: TestClient, click: Clicks
 ) -> None:
-    code = _create(admin_client)
+    code = create_code(admin_client, targetUrl=TARGET_A)
     click(code)
     admin_client.post(f"/api/v1/links/{code}/revoke")
     _stand_at(admin_client, NOON)
@@ -191,7 +186,7 @@ def test_stats_stay_readable_while_a_revoked_link_is_held(
 
 
 def test_link_stats_as_csv(admin_client: TestClient, click: Clicks) -> None:
-    code = _create(admin_client)
+    code = create_code(admin_client, targetUrl=TARGET_A)
     click(code)
     click(code, mode=ResolveMode.PREVIEW)
     _stand_at(admin_client, NOON)
@@ -207,7 +202,10 @@ def test_link_stats_as_csv(admin_client: TestClient, click: Clicks) -> None:
 def test_service_stats_count_views_previews_404s_and_410s(
     admin_client: TestClient, click: Clicks
 ) -> None:
-    live, gone = _create(admin_client), _create(admin_client)
+    live, gone = (
+        create_code(admin_client, targetUrl=TARGET_A),
+        create_code(admin_client, targetUrl=TARGET_A),
+    )
     admin_client.post(f"/api/v1/links/{gone}/revoke")
     click(live)
     click(live)
@@ -252,3 +250,39 @@ def test_stats_need_an_api_key(admin_client: TestClient) -> None:
         response = admin_client.get(path, headers={"Authorization": "Bearer wrong"})
 
         assert response.status_code == 401
+
+
+def test_openapi_describes_both_routes_from_the_wire_models(
+    admin_client: TestClient, click: Clicks
+) -> None:
+    import msgspec
+
+    from admin_api.stats import LinkStats, ServiceStats
+
+    code = create_code(admin_client, targetUrl=TARGET_A)
+    click(code, host="news.example")
+    document = admin_client.get("/openapi.json").json()
+
+    link_route = document["paths"]["/api/v1/links/{code}/stats"]["get"]
+    service_route = document["paths"]["/api/v1/stats"]["get"]
+    days = {p["name"]: p["schema"] for p in link_route["parameters"]}["days"]
+    assert days == {"type": "integer", "minimum": 1, "maximum": 90, "default": 30}
+    assert {p["name"]: p["schema"] for p in service_route["parameters"]}["days"]["default"] == 7
+    assert set(link_route["responses"]["200"]["content"]) == {
+        "application/json",
+        "text/csv; charset=utf-8",
+    }
+    schemas = document["components"]["schemas"]
+    assert schemas["LinkStats"]["required"] == [
+        "shortCode", "views", "previews", "lastViewedAt", "days", "referrers", "devices"
+    ]  # fmt: skip
+    assert set(schemas["ServiceDay"]["properties"]) == {
+        "date",
+        "views",
+        "previews",
+        "notFound",
+        "gone",
+    }
+    # The wire is what the models say: strict decoding of real answers.
+    msgspec.json.decode(admin_client.get(f"/api/v1/links/{code}/stats").content, type=LinkStats)
+    msgspec.json.decode(admin_client.get("/api/v1/stats").content, type=ServiceStats)

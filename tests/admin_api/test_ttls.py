@@ -15,6 +15,7 @@ from admin_api.app import create_app
 from shared.keys import Keys
 from shared.settings import Settings
 from tests.conftest import ADMIN_KEY
+from tests.support.links import create_code
 
 RETENTION_SECONDS = 3600
 RETENTION_MS = RETENTION_SECONDS * 1000
@@ -30,17 +31,10 @@ def client(app_settings: Settings) -> Iterator[TestClient]:
         yield client
 
 
-def _create(client: TestClient, **fields: Any) -> str:
-    response = client.post("/api/v1/links", json={"targetUrl": "https://example.com/", **fields})
-    assert response.status_code == 201, response.text
-    code: str = response.json()["shortCode"]
-    return code
-
-
 def test_expiring_link_keys_expire_at_expires_at_plus_retention(
     client: TestClient, redis_sync: redis.Redis, key_prefix: str
 ) -> None:
-    code = _create(client, expiresAt=EXPIRES_AT, maxViews=3)
+    code = create_code(client, expiresAt=EXPIRES_AT, maxViews=3)
 
     expire_time = redis_sync.pexpiretime(Keys(key_prefix).link(code))
 
@@ -51,7 +45,7 @@ def test_expiring_link_keys_expire_at_expires_at_plus_retention(
 def test_link_without_expiry_has_no_ttl(
     client: TestClient, redis_sync: redis.Redis, key_prefix: str, fields: dict[str, Any]
 ) -> None:
-    code = _create(client, **fields)
+    code = create_code(client, **fields)
 
     assert redis_sync.pttl(Keys(key_prefix).link(code)) == -1
 
@@ -59,7 +53,7 @@ def test_link_without_expiry_has_no_ttl(
 def test_revoked_link_keys_live_for_the_retention(
     client: TestClient, redis_sync: redis.Redis, key_prefix: str
 ) -> None:
-    code = _create(client)
+    code = create_code(client)
 
     client.post(f"/api/v1/links/{code}/revoke")
 
@@ -69,7 +63,7 @@ def test_revoked_link_keys_live_for_the_retention(
 def test_revocation_shortens_a_far_expiry_to_the_retention(
     client: TestClient, redis_sync: redis.Redis, key_prefix: str
 ) -> None:
-    code = _create(client, expiresAt=EXPIRES_AT)
+    code = create_code(client, expiresAt=EXPIRES_AT)
 
     client.post(f"/api/v1/links/{code}/revoke")
 
@@ -79,7 +73,7 @@ def test_revocation_shortens_a_far_expiry_to_the_retention(
 def test_revocation_never_lengthens_a_shorter_ttl(
     client: TestClient, redis_sync: redis.Redis, key_prefix: str
 ) -> None:
-    code = _create(client, expiresAt=EXPIRES_AT)
+    code = create_code(client, expiresAt=EXPIRES_AT)
     key = Keys(key_prefix).link(code)
     redis_sync.pexpire(key, 60_000)  # expired long ago: little of its retention is left
 
@@ -91,7 +85,10 @@ def test_revocation_never_lengthens_a_shorter_ttl(
 def test_index_is_the_only_key_without_a_code(
     client: TestClient, redis_sync: redis.Redis, key_prefix: str
 ) -> None:
-    codes = [_create(client), _create(client, maxViews=1, password="pw", customCode="tagged")]
+    codes = [
+        create_code(client),
+        create_code(client, maxViews=1, password="pw", customCode="tagged"),
+    ]
     client.post(f"/api/v1/links/{codes[0]}/revoke")
 
     stored = {key.decode() for key in redis_sync.scan_iter(match=f"{key_prefix}:*")}

@@ -15,7 +15,7 @@ import redis
 from bench import bare_app
 from bench.procs import BENCH, Service, WrkResult, node_anchor, parse, prepare_node_anchor
 from bench.race import Contender, Run, ratio_line, ratios, table
-from shared.redis_server import free_port
+from devtools.redis_server import free_port
 
 REPORT = {
     "requests": 50_000,

@@ -60,7 +60,8 @@ def test_peek_checks_without_counting(lua: Lua, key: str, redis_sync: redis.Redi
 
     replies = [_resolve(lua, key, ResolveMode.PEEK) for _ in range(3)]
 
-    assert replies == [[ResolveStatus.OK, TARGET, None, None, None, None]] * 3
+    # A peek carries view-limited last (1: this link has maxViews), for HEAD and previews.
+    assert replies == [[ResolveStatus.OK, TARGET, None, None, None, None, None, 1]] * 3
     assert redis_sync.hget(key, "v") is None
     assert redis_sync.hget(key, "l") is None
 
@@ -157,6 +158,7 @@ def test_peek_at_a_password_link_returns_its_hash_and_counts_nothing(
         None,
         None,
         b"$argon2id$hash",
+        None,  # not view-limited
     ]
     assert redis_sync.hget(key, "v") is None
 
@@ -248,7 +250,7 @@ def test_click_to_open_peek_carries_the_link_fields(
 
     reply = _resolve(lua, key, ResolveMode.PEEK)
 
-    assert reply == [ResolveStatus.CLICK_REQUIRED, TARGET, None, None, None, None]
+    assert reply == [ResolveStatus.CLICK_REQUIRED, TARGET, None, None, None, None, None, None]
     assert redis_sync.hget(key, "v") is None
 
 

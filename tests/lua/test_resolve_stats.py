@@ -274,17 +274,34 @@ def test_stats_keys_expire_with_the_link(
 
     assert 0 < redis_sync.pttl(link) <= RETENTION_SECONDS * 1000
     assert 0 < redis_sync.pttl(stats) <= RETENTION_SECONDS * 1000
+    assert 0 < redis_sync.pttl(previews) <= RETENTION_SECONDS * 1000
 
 
-def test_stats_of_a_link_without_ttl_have_none_either(
+def test_the_last_view_of_a_link_without_expiry_gives_its_previews_the_retention(
+    lua: Lua, family: tuple[str, str, str, str], redis_sync: redis.Redis
+) -> None:
+    link, stats, previews, _ = family
+    _store(redis_sync, link, m=1)
+    _resolve(lua, family, ResolveMode.PREVIEW)
+    assert redis_sync.pttl(previews) == -1
+
+    _resolve(lua, family)
+
+    for key in (link, stats, previews):
+        assert 0 < redis_sync.pttl(key) <= RETENTION_SECONDS * 1000
+
+
+def test_a_days_first_view_gives_the_stats_the_links_ttl_again(
     lua: Lua, family: tuple[str, str, str, str], redis_sync: redis.Redis
 ) -> None:
     link, stats, _, _ = family
     _store(redis_sync, link)
     _resolve(lua, family)
-    redis_sync.pexpire(stats, 10_000)  # say a TTL was left from before an edit cleared expiry
+    redis_sync.pexpire(stats, 10_000_000)  # say an edit cleared expiry and left this TTL
 
     _resolve(lua, family)
+    assert redis_sync.pttl(stats) > 0  # the same day: not looked at again
+    _resolve(lua, family, now=T0 + DAY_MS)  # a day's first view heals it
 
     assert redis_sync.pttl(stats) == -1
 

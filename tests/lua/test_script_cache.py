@@ -7,8 +7,8 @@ from collections.abc import Callable
 
 import redis
 
+from devtools.redis_server import RedisServer
 from shared.keys import Keys
-from shared.redis_server import RedisServer
 from shared.scripts import ResolveMode, ResolveStatus, ScriptRunner, load_scripts
 from shared.settings import Settings
 from shared.store import connect

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 import redis
 from starlette.testclient import TestClient
 
 from shared.keys import Keys
+from tests.support.links import create_code
+
+TARGET_A = "https://example.com/a"
 
 JSON = {"Accept": "application/json"}
 GONE = {
@@ -16,13 +17,6 @@ GONE = {
     "exhausted": "This link has reached its view limit.",
     "revoked": "This link has been revoked.",
 }
-
-
-def _create(admin: TestClient, **fields: Any) -> str:
-    response = admin.post("/api/v1/links", json={"targetUrl": "https://example.com/a", **fields})
-    assert response.status_code == 201, response.text
-    code: str = response.json()["shortCode"]
-    return code
 
 
 def _views(admin: TestClient, code: str) -> int:
@@ -33,13 +27,13 @@ def _views(admin: TestClient, code: str) -> int:
 def _make(state: str, admin: TestClient, redis_sync: redis.Redis, prefix: str) -> str:
     """A link in the given state; time passing is simulated by writing its expiry."""
     if state == "expired":
-        code = _create(admin, expiresAt="2099-01-01T00:00:00Z")
+        code = create_code(admin, targetUrl=TARGET_A, expiresAt="2099-01-01T00:00:00Z")
         redis_sync.hset(Keys(prefix).link(code), "e", 1_000)
     elif state == "exhausted":
-        code = _create(admin, maxViews=1)
+        code = create_code(admin, targetUrl=TARGET_A, maxViews=1)
         redis_sync.hset(Keys(prefix).link(code), "v", 1)
     else:
-        code = _create(admin)
+        code = create_code(admin, targetUrl=TARGET_A)
         admin.post(f"/api/v1/links/{code}/revoke")
     return code
 
@@ -47,7 +41,7 @@ def _make(state: str, admin: TestClient, redis_sync: redis.Redis, prefix: str) -
 def test_active_link_redirects_with_302_and_no_caching(
     admin_client: TestClient, redirector_client: TestClient
 ) -> None:
-    code = _create(admin_client)
+    code = create_code(admin_client, targetUrl=TARGET_A)
 
     response = redirector_client.get(f"/{code}")
 
@@ -59,7 +53,7 @@ def test_active_link_redirects_with_302_and_no_caching(
 def test_redirect_counts_one_view_and_records_when(
     admin_client: TestClient, redirector_client: TestClient
 ) -> None:
-    code = _create(admin_client, maxViews=5)
+    code = create_code(admin_client, targetUrl=TARGET_A, maxViews=5)
 
     redirector_client.get(f"/{code}")
 
@@ -72,7 +66,7 @@ def test_target_with_query_and_fragment_is_redirected_to_unchanged(
     admin_client: TestClient, redirector_client: TestClient
 ) -> None:
     target = "https://example.com/p/a%20b?x=1&y=%C3%A9#top"
-    code = _create(admin_client, targetUrl=target)
+    code = create_code(admin_client, targetUrl=target)
 
     response = redirector_client.get(f"/{code}")
 
@@ -82,7 +76,7 @@ def test_target_with_query_and_fragment_is_redirected_to_unchanged(
 def test_link_with_max_views_redirects_exactly_that_often(
     admin_client: TestClient, redirector_client: TestClient
 ) -> None:
-    code = _create(admin_client, maxViews=3)
+    code = create_code(admin_client, targetUrl=TARGET_A, maxViews=3)
 
     statuses = [redirector_client.get(f"/{code}").status_code for _ in range(5)]
 
@@ -177,7 +171,7 @@ def test_invalid_codes_and_other_paths_answer_404(redirector_client: TestClient,
 def test_link_code_followed_by_a_slash_answers_404_without_counting(
     admin_client: TestClient, redirector_client: TestClient
 ) -> None:
-    code = _create(admin_client, customCode="slashy")
+    code = create_code(admin_client, targetUrl=TARGET_A, customCode="slashy")
 
     response = redirector_client.get(f"/{code}/")
 
@@ -186,7 +180,7 @@ def test_link_code_followed_by_a_slash_answers_404_without_counting(
 
 
 def test_codes_are_case_sensitive(admin_client: TestClient, redirector_client: TestClient) -> None:
-    _create(admin_client, customCode="CaseCode")
+    create_code(admin_client, targetUrl=TARGET_A, customCode="CaseCode")
 
     response = redirector_client.get("/casecode")
 
@@ -196,7 +190,7 @@ def test_codes_are_case_sensitive(admin_client: TestClient, redirector_client: T
 def test_head_answers_as_get_would_and_counts_nothing(
     admin_client: TestClient, redirector_client: TestClient
 ) -> None:
-    code = _create(admin_client, maxViews=1)
+    code = create_code(admin_client, targetUrl=TARGET_A)
 
     heads = [redirector_client.head(f"/{code}") for _ in range(3)]
     get = redirector_client.get(f"/{code}")
@@ -205,6 +199,24 @@ def test_head_answers_as_get_would_and_counts_nothing(
     assert heads[0].headers["location"] == "https://example.com/a"
     assert heads[0].headers["cache-control"] == "private, no-store"
     assert get.status_code == 302
+    assert _views(admin_client, code) == 1
+
+
+def test_head_of_a_view_limited_link_answers_the_neutral_page_without_its_target(
+    admin_client: TestClient, redirector_client: TestClient
+) -> None:
+    code = create_code(admin_client, targetUrl=TARGET_A, maxViews=1)
+
+    heads = [redirector_client.head(f"/{code}") for _ in range(3)]
+    get = redirector_client.get(f"/{code}")
+
+    assert [head.status_code for head in heads] == [200, 200, 200]
+    assert "location" not in heads[0].headers
+    assert heads[0].headers["content-type"].startswith("text/html")
+    assert heads[0].headers["x-robots-tag"] == "noindex, nofollow"
+    assert heads[0].content == b""
+    assert get.status_code == 302
+    assert get.headers["location"] == "https://example.com/a"
     assert _views(admin_client, code) == 1
 
 
@@ -229,7 +241,7 @@ def test_head_of_an_unknown_code_answers_404(redirector_client: TestClient) -> N
 def test_password_link_never_redirects_a_get_and_counts_nothing(
     admin_client: TestClient, redirector_client: TestClient, accept: str
 ) -> None:
-    code = _create(admin_client, password="s3cret", maxViews=5)
+    code = create_code(admin_client, targetUrl=TARGET_A, password="s3cret", maxViews=5)
 
     responses = [
         redirector_client.get(f"/{code}", headers={"Accept": accept}),
@@ -244,7 +256,7 @@ def test_password_link_never_redirects_a_get_and_counts_nothing(
 def test_password_link_answers_a_form_to_browsers(
     admin_client: TestClient, redirector_client: TestClient
 ) -> None:
-    code = _create(admin_client, password="s3cret")
+    code = create_code(admin_client, targetUrl=TARGET_A, password="s3cret")
 
     response = redirector_client.get(f"/{code}", headers={"Accept": "text/html"})
 
@@ -258,7 +270,7 @@ def test_password_link_answers_a_form_to_browsers(
 def test_password_link_answers_401_to_json_clients(
     admin_client: TestClient, redirector_client: TestClient
 ) -> None:
-    code = _create(admin_client, password="s3cret")
+    code = create_code(admin_client, targetUrl=TARGET_A, password="s3cret")
 
     response = redirector_client.get(f"/{code}", headers=JSON)
 
@@ -273,7 +285,7 @@ def test_password_link_answers_401_to_json_clients(
 def test_redirects_are_counted_in_metrics(
     admin_client: TestClient, redirector_client: TestClient
 ) -> None:
-    code = _create(admin_client)
+    code = create_code(admin_client, targetUrl=TARGET_A)
     redirector_client.get(f"/{code}")
     redirector_client.get("/Unknown123")
 
@@ -289,7 +301,7 @@ def test_every_key_of_a_followed_link_carries_its_code(
     redis_sync: redis.Redis,
     key_prefix: str,
 ) -> None:
-    code = _create(admin_client, maxViews=1, password="pw")
+    code = create_code(admin_client, targetUrl=TARGET_A, maxViews=1, password="pw")
     redirector_client.get(f"/{code}")
     redirector_client.post(f"/{code}", data={"password": "wrong"})
     admin_client.post(f"/api/v1/links/{code}/revoke")

@@ -7,16 +7,10 @@ from starlette.testclient import TestClient
 
 from shared.keys import Keys
 from shared.models import Field
+from tests.support.links import create_code
 
 TYPED = "https://a.example/€?q=é#à"
 ENCODED = "https://a.example/%E2%82%AC?q=%C3%A9#%C3%A0"
-
-
-def _create(admin: TestClient, target: str) -> str:
-    response = admin.post("/api/v1/links", json={"targetUrl": target})
-    assert response.status_code == 201, response.text
-    code: str = response.json()["shortCode"]
-    return code
 
 
 def _views(admin: TestClient, code: str) -> int:
@@ -27,7 +21,7 @@ def _views(admin: TestClient, code: str) -> int:
 def test_link_created_with_non_ascii_target_redirects_to_its_encoded_form_once(
     admin_client: TestClient, redirector_client: TestClient
 ) -> None:
-    code = _create(admin_client, TYPED)
+    code = create_code(admin_client, targetUrl=TYPED)
 
     response = redirector_client.get(f"/{code}")
 
@@ -42,7 +36,7 @@ def test_non_ascii_target_stored_by_older_data_is_encoded_in_location(
     redis_sync: redis.Redis,
     key_prefix: str,
 ) -> None:
-    code = _create(admin_client, "https://a.example/")
+    code = create_code(admin_client, targetUrl="https://a.example/")
     redis_sync.hset(Keys(key_prefix).link(code), Field.TARGET, TYPED.encode())
 
     response = redirector_client.get(f"/{code}")

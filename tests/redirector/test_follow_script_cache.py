@@ -9,8 +9,8 @@ import redis
 from starlette.testclient import TestClient
 
 from admin_api.app import create_app as create_admin
+from devtools.redis_server import RedisServer
 from redirector.app import create_app as create_redirector
-from shared.redis_server import RedisServer
 from shared.settings import Settings
 from tests.conftest import ADMIN_KEY
 

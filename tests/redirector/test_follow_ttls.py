@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
 import redis
@@ -15,6 +14,7 @@ from redirector.app import create_app as create_redirector
 from shared.keys import Keys
 from shared.settings import Settings
 from tests.conftest import ADMIN_KEY
+from tests.support.links import create_code
 
 RETENTION_SECONDS = 3600
 RETENTION_MS = RETENTION_SECONDS * 1000
@@ -38,17 +38,10 @@ def redirector(settings: Settings) -> Iterator[TestClient]:
         yield client
 
 
-def _create(admin: TestClient, **fields: Any) -> str:
-    response = admin.post("/api/v1/links", json={"targetUrl": "https://example.com/", **fields})
-    assert response.status_code == 201, response.text
-    code: str = response.json()["shortCode"]
-    return code
-
-
 def test_views_before_the_last_set_no_ttl(
     admin: TestClient, redirector: TestClient, redis_sync: redis.Redis, key_prefix: str
 ) -> None:
-    code = _create(admin, maxViews=2)
+    code = create_code(admin, maxViews=2)
 
     redirector.get(f"/{code}")
 
@@ -58,7 +51,7 @@ def test_views_before_the_last_set_no_ttl(
 def test_last_counting_view_sets_the_retention_ttl(
     admin: TestClient, redirector: TestClient, redis_sync: redis.Redis, key_prefix: str
 ) -> None:
-    code = _create(admin, maxViews=2)
+    code = create_code(admin, maxViews=2)
     redirector.get(f"/{code}")
 
     redirector.get(f"/{code}")
@@ -69,7 +62,7 @@ def test_last_counting_view_sets_the_retention_ttl(
 def test_last_view_shortens_expires_at_plus_retention(
     admin: TestClient, redirector: TestClient, redis_sync: redis.Redis, key_prefix: str
 ) -> None:
-    code = _create(admin, maxViews=1, expiresAt="2099-01-01T00:00:00Z")
+    code = create_code(admin, maxViews=1, expiresAt="2099-01-01T00:00:00Z")
 
     redirector.get(f"/{code}")
 
@@ -79,7 +72,7 @@ def test_last_view_shortens_expires_at_plus_retention(
 def test_head_never_sets_a_ttl(
     admin: TestClient, redirector: TestClient, redis_sync: redis.Redis, key_prefix: str
 ) -> None:
-    code = _create(admin, maxViews=1)
+    code = create_code(admin, maxViews=1)
 
     redirector.head(f"/{code}")
 
@@ -89,7 +82,7 @@ def test_head_never_sets_a_ttl(
 def test_refused_views_leave_the_ttl_alone(
     admin: TestClient, redirector: TestClient, redis_sync: redis.Redis, key_prefix: str
 ) -> None:
-    code = _create(admin, maxViews=1)
+    code = create_code(admin, maxViews=1)
     key = Keys(key_prefix).link(code)
     redirector.get(f"/{code}")
     redis_sync.pexpire(key, 60_000)  # most of the retention has passed
@@ -102,7 +95,7 @@ def test_refused_views_leave_the_ttl_alone(
 def test_exhausted_link_answers_410_with_its_stats_readable_in_the_retention(
     admin: TestClient, redirector: TestClient
 ) -> None:
-    code = _create(admin, maxViews=1)
+    code = create_code(admin, maxViews=1)
     redirector.get(f"/{code}")
 
     followed = redirector.get(f"/{code}")
@@ -116,7 +109,7 @@ def test_exhausted_link_answers_410_with_its_stats_readable_in_the_retention(
 def test_link_whose_keys_expired_answers_404_everywhere(
     admin: TestClient, redirector: TestClient, redis_sync: redis.Redis, key_prefix: str
 ) -> None:
-    code = _create(admin, maxViews=1)
+    code = create_code(admin, maxViews=1)
     redirector.get(f"/{code}")
     redis_sync.delete(Keys(key_prefix).link(code))  # the retention ran out
 

@@ -11,12 +11,13 @@ import redis
 
 from redirector.app import Redirector as RedirectorApp
 from redirector.pipeline import ScriptPipeline
+from redirector.recording import DayKeys, Recording
 from redirector.resolver import Resolution, Resolver
 from shared.keys import Keys
 from shared.scripts import ResolveMode, ResolveStatus, ScriptRunner, load_scripts
 from shared.settings import Settings
 from shared.store import connect
-from tests.redirector.password_support import (
+from tests.support.password_support import (
     TARGET,
     redirector,
     run,
@@ -111,16 +112,19 @@ def test_an_answer_the_app_gives_still_costs_one_script_call(
 def test_head_on_the_hot_path_counts_nothing(
     settings: Settings, redis_sync: redis.Redis, key_prefix: str
 ) -> None:
-    code = store_link(redis_sync, key_prefix, password=None, max_views=1)
+    code = store_link(redis_sync, key_prefix, password=None, max_views=None)
+    limited = store_link(redis_sync, key_prefix, password=None, max_views=1)
 
-    async def scenario() -> tuple[int, int]:
+    async def scenario() -> tuple[int, ...]:
         async with redirector(settings) as service, service.client() as client:
             head = await client.head(f"/{code}")
             get = await client.get(f"/{code}")
-        return head.status_code, get.status_code
+            limited_head = await client.head(f"/{limited}")
+        return head.status_code, get.status_code, limited_head.status_code
 
-    assert run(scenario()) == (302, 302)
+    assert run(scenario()) == (302, 302, 200)
     assert redis_sync.hget(f"{key_prefix}:link:{{{code}}}", "v") == b"1"
+    assert redis_sync.hget(f"{key_prefix}:link:{{{limited}}}", "v") is None
 
 
 def test_a_script_error_on_the_hot_path_answers_the_contract_500(
@@ -179,9 +183,11 @@ def test_the_unbatched_resolver_used_on_redis_cluster_answers_the_same(
         client = connect(settings)
         scripts = load_scripts()
         try:
-            single = Resolver(ScriptRunner(client, scripts), Keys(key_prefix), settings)
+            keys = Keys(key_prefix)
+            recording = Recording(keys, DayKeys(keys), enabled=True, totals_in_script=False)
+            single = Resolver(ScriptRunner(client, scripts), recording, settings)
             batched_pipeline = ScriptPipeline(settings.require_redis_url(), scripts, timeout=1)
-            batched = Resolver(batched_pipeline, Keys(key_prefix), settings)
+            batched = Resolver(batched_pipeline, recording, settings)
             answers = (
                 await single.resolve(code, ResolveMode.PEEK),
                 await batched.resolve(code, ResolveMode.PEEK),

@@ -14,8 +14,8 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from devtools.redis_server import RedisServer
 from redirector.pipeline import Endpoint, PipelineFull, ScriptPipeline, pack
-from shared.redis_server import RedisServer
 from shared.scripts import load_scripts
 from shared.store import REDIS_UNAVAILABLE
 
@@ -236,7 +236,8 @@ def test_a_late_reply_times_out_and_the_next_call_reconnects() -> None:
             return b"" if command[3] == b"slow" else b"*1\r\n:0\r\n"
 
         async with FakeRedis(answer) as fake:
-            pipeline = ScriptPipeline(fake.url, SCRIPTS, timeout=0.05)
+            # Long enough for the fast reply on a busy machine: only the slow one must time out.
+            pipeline = ScriptPipeline(fake.url, SCRIPTS, timeout=1.0)
             late = await asyncio.gather(
                 pipeline.run("resolve_link", ["slow"], COUNT), return_exceptions=True
             )

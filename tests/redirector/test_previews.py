@@ -10,7 +10,7 @@ import redis
 from redirector.previews import is_preview_bot
 from shared.keys import Keys
 from shared.settings import Settings
-from tests.redirector.password_support import (
+from tests.support.password_support import (
     TARGET,
     redirector,
     run,

@@ -9,13 +9,13 @@ import hiredis
 import redis
 from starlette.testclient import TestClient
 
+from devtools.redis_server import RedisServer
 from redirector.app import create_app
 from redirector.pipeline import as_error
 from shared.keys import Keys
-from shared.redis_server import RedisServer
 from shared.settings import Settings
 from shared.store import REDIS_UNAVAILABLE
-from tests.redirector.password_support import store_link
+from tests.support.password_support import store_link
 
 
 def test_a_full_server_answers_503_with_retry_after(

@@ -11,8 +11,8 @@ from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
 from admin_api.app import create_app as create_admin
+from devtools.redis_server import free_port
 from redirector.app import create_app as create_redirector
-from shared.redis_server import free_port
 from shared.settings import Settings
 
 SERVICES = [
@@ -65,3 +65,32 @@ def test_metrics_are_prometheus_text(app_settings: Settings, create_app: AppFact
     assert response.status_code == 200
     assert response.headers["content-type"] == "text/plain; version=0.0.4; charset=utf-8"
     assert response.text.startswith("# HELP securelink_")
+
+
+def test_storage_failures_are_counted_by_kind_on_both_services(app_settings: Settings) -> None:
+    down = dataclasses.replace(app_settings, redis_url=f"redis://127.0.0.1:{free_port()}/0")
+    auth = {"Authorization": f"Bearer {app_settings.admin_key}"}
+
+    with TestClient(create_admin(down)) as admin:
+        created = admin.post(
+            "/api/v1/links", json={"targetUrl": "https://a.example/"}, headers=auth
+        )
+        admin_metrics = admin.get("/-/metrics").text
+    with TestClient(create_redirector(down), follow_redirects=False) as redirector:
+        followed = redirector.get("/SomeCode12")
+        redirector_metrics = redirector.get("/-/metrics").text
+
+    assert (created.status_code, followed.status_code) == (503, 503)
+    assert 'securelink_redis_errors_total{kind="ConnectionError",service="admin_api"} 1.0' in (
+        admin_metrics
+    )
+    assert 'securelink_redis_errors_total{kind="ConnectionError",service="redirector"} 1.0' in (
+        redirector_metrics
+    )
+    assert 'securelink_resolutions_total{outcome="unavailable",service="redirector"} 1.0' in (
+        redirector_metrics
+    )
+    assert (
+        'securelink_request_duration_seconds_count{route="/api/v1/links",service="admin_api",'
+        'status="503"} 1.0' in admin_metrics
+    )

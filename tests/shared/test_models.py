@@ -58,6 +58,8 @@ def test_url_link_from_hash_has_every_contract_field() -> None:
         "status": "active",
         "createdAt": "2027-01-15T08:00:00Z",
         "lastViewedAt": None,
+        "tags": [],
+        "clickToOpen": False,
     }
 
 

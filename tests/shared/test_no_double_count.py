@@ -15,13 +15,13 @@ import pytest
 import redis
 import redis.asyncio
 
+from devtools.redis_server import RedisServer
 from shared.keys import Keys
 from shared.models import Field
-from shared.redis_server import RedisServer
 from shared.scripts import ResolveMode, ResolveStatus, ScriptRunner, load_scripts
 from shared.settings import Settings
 from shared.store import REDIS_UNAVAILABLE, connect
-from tests.faultproxy import FaultProxy
+from tests.support.faultproxy import FaultProxy
 
 RETENTION = "60"
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import redis
 
-from shared.redis_server import (
+from devtools.redis_server import (
     RedisServer,
     ServerStartError,
     find_server_binary,
@@ -183,7 +183,7 @@ def test_unknown_appendfsync_policy_is_refused(tmp_path: Path) -> None:
 
 def test_module_runs_a_server_in_the_foreground_until_sigterm(tmp_path: Path) -> None:
     port = free_port()
-    command = [sys.executable, "-m", "shared.redis_server", "--data-dir", str(tmp_path)]
+    command = [sys.executable, "-m", "devtools.redis_server", "--data-dir", str(tmp_path)]
     process = subprocess.Popen(
         [*command, "--port", str(port), "--appendonly"],
         stdout=subprocess.PIPE,

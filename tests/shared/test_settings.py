@@ -194,3 +194,15 @@ def test_a_redis_url_with_a_bad_port_or_database_fails_naming_the_variable() -> 
         "SECURELINK_REDIS_URL: must name the database by its number, as in redis://host:6379/0",
         "SECURELINK_REDIS_URL: must have a port from 1 to 65535",
     ]
+
+
+def test_every_setting_is_read_from_one_variable_and_defaults_only_in_its_field() -> None:
+    from dataclasses import MISSING, fields
+
+    from shared.settings import _VARIABLES
+
+    names = [field.name for field in fields(Settings)]
+
+    assert list(_VARIABLES) == names
+    assert all(field.default is not MISSING for field in fields(Settings))
+    assert Settings.from_env({}) == Settings()

@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 import pytest
 
-from shared.redis_server import free_port
+from devtools.redis_server import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 HEALTH_TIMEOUT_SECONDS = 15.0

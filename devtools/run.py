@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
 
-from shared.redis_server import RedisServer, ServerStartError
+from devtools.redis_server import RedisServer, ServerStartError
 from shared.settings import Settings, SettingsError
 
 EMBEDDED_PORT_VARIABLE = "SECURELINK_EMBEDDED_REDIS_PORT"

@@ -94,6 +94,7 @@ class RedisServer:
         appendfsync: str = "everysec",
         bind: str = "127.0.0.1",
         binary: str | None = None,
+        extra_args: Sequence[str] = (),
     ) -> None:
         if appendfsync not in APPENDFSYNC_POLICIES:
             raise ValueError(f"appendfsync must be one of {', '.join(APPENDFSYNC_POLICIES)}")
@@ -104,6 +105,7 @@ class RedisServer:
         self.appendfsync = appendfsync
         self.bind = bind
         self.binary = binary or find_server_binary()
+        self.extra_args = list(extra_args)  # more server options, e.g. --cluster-enabled yes
         self._process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -139,6 +141,7 @@ class RedisServer:
             "--daemonize", "no",
             "--logfile", str(self.log_path),
             "--protected-mode", "yes",
+            *self.extra_args,
         ]  # fmt: skip
 
     def start(self) -> None:
@@ -262,7 +265,7 @@ class RedisServer:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one server in the foreground until SIGINT or SIGTERM."""
-    parser = argparse.ArgumentParser(prog="python -m shared.redis_server", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m devtools.redis_server", description=__doc__)
     parser.add_argument("--data-dir", type=Path, required=True)
     parser.add_argument("--port", type=int, default=None, help="default: a free port")
     parser.add_argument("--bind", default="127.0.0.1")
