@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from shared.redis_cluster import RedisClusterServers
+from devtools.redis_cluster import RedisClusterServers
 from tests.acceptance.stacks import Stack, StackLauncher
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import httpx
 
-from shared.redis_cluster import RedisClusterServers
+from devtools.redis_cluster import RedisClusterServers
 from tests.acceptance.stacks import StackLauncher
 
 MAX_VIEWS = 1000
