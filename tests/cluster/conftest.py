@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from devtools.redis_cluster import RedisClusterServers
-from tests.acceptance.stacks import Stack, StackLauncher
+from tests.support.stacks import Stack, StackLauncher
 
 
 @pytest.fixture(scope="session")

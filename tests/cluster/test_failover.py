@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 
 from devtools.redis_cluster import RedisClusterServers
-from tests.acceptance.stacks import StackLauncher
+from tests.support.stacks import StackLauncher
 
 MAX_VIEWS = 1000
 FAILOVER_DEADLINE_SECONDS = 60.0
