@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
@@ -57,6 +58,9 @@ from shared.settings import Settings
 from shared.store import REDIS_UNAVAILABLE, connect
 
 Handler = Callable[[Request], Awaitable[Response]]
+logger = logging.getLogger(__name__)
+# Each step of shutdown (the sweeper's stop, closing Redis) waits at most this long.
+SHUTDOWN_STEP_SECONDS = 5
 MAX_JSON_BYTES = 64 * 1024
 MAX_BATCH_LINKS = 1000
 # A batch may carry 1000 links of 2048-character URLs; 64 KiB would cap it near 300 items.
@@ -342,12 +346,20 @@ def create_app(settings: Settings) -> Starlette:
         try:
             yield
         finally:
+            # Shutdown is bounded: a sweep that swallowed its cancellation (a redis-py timeout
+            # racing the cancel turns it into a TimeoutError, which the sweep survives) or a
+            # connection that will not close must not keep the process from stopping.
             sweeping.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await sweeping
+            done, _ = await asyncio.wait({sweeping}, timeout=SHUTDOWN_STEP_SECONDS)
+            if not done:
+                logger.warning("file sweeper did not stop within %s s", SHUTDOWN_STEP_SECONDS)
             passwords.close()
             metrics.close()
-            await redis.aclose()
+            try:
+                async with asyncio.timeout(SHUTDOWN_STEP_SECONDS):
+                    await redis.aclose()
+            except TimeoutError:
+                logger.warning("Redis connections did not close within %s s", SHUTDOWN_STEP_SECONDS)
 
     handlers: dict[Any, Any] = {ApiError: api_error_handler, HTTPException: http_error}
     for error in REDIS_UNAVAILABLE:

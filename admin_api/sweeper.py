@@ -179,7 +179,15 @@ class FileSweeper:
                     await self.sweep_orphans()
                     next_orphan_scan = time.monotonic() + self.grace_ms / 1000
             except REDIS_UNAVAILABLE:
+                if _stopping():
+                    raise asyncio.CancelledError from None  # the cancel came as a timeout
                 logger.warning("file sweep skipped: Redis is unavailable")
             except Exception:
                 logger.exception("file sweep failed")
             await asyncio.sleep(interval_seconds)
+
+
+def _stopping() -> bool:
+    """True once the sweep's task was cancelled, even if an inner timeout ate the CancelledError."""
+    task = asyncio.current_task()
+    return task is not None and task.cancelling() > 0

@@ -42,8 +42,8 @@ from bench.procs import (
     wrk,
 )
 from bench.race import Contender, Scenario, count_endpoint, race, ratio_line, ratios, table
+from devtools.redis_cluster import RedisClusterServers
 from devtools.redis_server import RedisServer, free_port
-from shared.redis_cluster import RedisClusterServers
 
 PREFIX = "sl"  # the default: key names count toward memory per link
 TARGET = "https://example.com/bench/target/0123456789"  # 40 characters

@@ -9,6 +9,7 @@ through this module, and it turns all of them into MalformedMultipart (a 400 for
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncGenerator
 from typing import Any
 
@@ -16,6 +17,10 @@ from python_multipart.exceptions import FormParserError
 from python_multipart.multipart import MultipartParser
 from starlette.datastructures import FormData, Headers
 from starlette.formparsers import MultiPartException, MultiPartParser
+
+# python-multipart logs a warning for each malformed body it meets ("Did not find CR at end of
+# boundary"): one line per garbage request, written by whoever sends garbage. The 400 says it.
+logging.getLogger("python_multipart.multipart").setLevel(logging.ERROR)
 
 # Everything a multipart parse may raise about the body (never about this process).
 PARSE_ERRORS: tuple[type[Exception], ...] = (FormParserError, MultiPartException)

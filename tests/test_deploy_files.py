@@ -37,8 +37,10 @@ def dockerfile() -> str:
 
 
 def _variables_read_by_settings() -> set[str]:
-    source = (ROOT / "shared" / "settings.py").read_text()
-    return set(re.findall(r'read\(\s*"(SECURELINK_[A-Z0-9_]+)"', source))
+    # Every variable Settings reads is in its one table (shared/settings.py, _VARIABLES).
+    from shared import settings
+
+    return {variable for variable, _ in settings._VARIABLES.values()}
 
 
 def _environment(service: dict[str, Any]) -> dict[str, str]:

@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 import httpx
 
-from tests.acceptance.stacks import Stack
+from tests.support.stacks import Stack
 
 CLIENTS = 1000
 # Refusing is what these tests catch (redis-py's 100-connection pool refused at once, whatever

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from tests.acceptance.stacks import Stack
-from tests.uploads import CONTENT_TYPE, FilePart, multipart
+from tests.support.stacks import Stack
+from tests.support.uploads import CONTENT_TYPE, FilePart, multipart
 
 
 def upload(stack: Stack, part: FilePart) -> dict[str, Any]:

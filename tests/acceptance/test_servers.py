@@ -13,7 +13,7 @@ import socket
 from collections.abc import Callable
 from urllib.parse import urlsplit
 
-from tests.acceptance.stacks import Stack
+from tests.support.stacks import Stack
 
 JSON = {"Accept": "application/json"}
 

@@ -41,4 +41,6 @@ def test_openapi_document_describes_the_link_routes(admin_client: TestClient) ->
         "maxViews",
         "password",
         "customCode",
+        "tags",
+        "clickToOpen",
     }

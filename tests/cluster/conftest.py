@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from shared.redis_cluster import RedisClusterServers
-from tests.acceptance.stacks import Stack, StackLauncher
+from devtools.redis_cluster import RedisClusterServers
+from tests.support.stacks import Stack, StackLauncher
 
 
 @pytest.fixture(scope="session")

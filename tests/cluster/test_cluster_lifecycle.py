@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from tests.acceptance.stacks import Stack
+from tests.support.stacks import Stack
 
 LINKS = 30
 

@@ -10,9 +10,9 @@ from typing import Any
 import redis
 from redis.crc import key_slot
 
+from devtools.redis_cluster import RedisClusterServers
 from redirector.cluster_pipeline import ClusterPipeline
 from shared.keys import Keys
-from shared.redis_cluster import RedisClusterServers
 from shared.scripts import ResolveMode, ResolveStatus, load_scripts
 from shared.settings import Settings
 from shared.store import connect

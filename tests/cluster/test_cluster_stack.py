@@ -6,10 +6,10 @@ import asyncio
 from collections import Counter
 from collections.abc import Callable
 
-from tests.acceptance.stacks import Stack
 from tests.acceptance.test_concurrency import PATIENT, PREVIEW_BOT
 from tests.acceptance.test_concurrency import _burst as burst
 from tests.acceptance.test_redirects_race import _race as race
+from tests.support.stacks import Stack
 
 LINKS = 30
 

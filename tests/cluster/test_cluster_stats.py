@@ -8,9 +8,9 @@ from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
-from tests.acceptance.stacks import Stack
 from tests.acceptance.test_stats_race import CLIENTS, MAX_VIEWS
 from tests.acceptance.test_stats_race import _race as race
+from tests.support.stacks import Stack
 
 SLACK = "Slackbot-LinkExpanding 1.0 (+https://api.slack.com/robots)"
 IPHONE = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) Mobile/15E148 Safari/604.1"

@@ -5,10 +5,10 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
-from shared.redis_server import free_port
 from starlette.testclient import TestClient
 
 from admin_api.app import create_app as create_admin
+from devtools.redis_server import free_port
 from redirector.app import create_app as create_redirector
 from shared.settings import Settings
 from tests.conftest import ADMIN_KEY

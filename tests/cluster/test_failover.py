@@ -9,8 +9,8 @@ from pathlib import Path
 
 import httpx
 
-from shared.redis_cluster import RedisClusterServers
-from tests.acceptance.stacks import StackLauncher
+from devtools.redis_cluster import RedisClusterServers
+from tests.support.stacks import StackLauncher
 
 MAX_VIEWS = 1000
 FAILOVER_DEADLINE_SECONDS = 60.0

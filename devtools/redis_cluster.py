@@ -13,7 +13,7 @@ import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-from shared.redis_server import RedisServer, free_port
+from devtools.redis_server import RedisServer, free_port
 
 READY_TIMEOUT_SECONDS = 60.0
 # Short, so a test sees a failover in a few seconds; production keeps the default 15000.
