@@ -41,6 +41,8 @@ ALLOWED = {
     "create": {201},
     "follow": {302, 410},
     "head": {302, 410},
+    # A view-limited link's HEAD is the neutral page: its target never shows without a view.
+    "head_limited": {200, 410},
     "password": {303, 401, 410, 429},
     "revoke": {200},
 }
@@ -127,7 +129,8 @@ class Soak:
     async def head(self) -> None:
         link = self.pick(password=False)
         if link is not None:
-            await self.call("head", self.redirector, "HEAD", f"/{link.code}")
+            operation = "head" if link.max_views is None else "head_limited"
+            await self.call(operation, self.redirector, "HEAD", f"/{link.code}")
 
     async def password(self) -> None:
         link = self.pick(password=True)

@@ -39,9 +39,13 @@ class Keys:
 
     def owned_keys(self, code: str) -> tuple[str, ...]:
         """Every key under the link's hash tag that delete_link removes with it: its family
-        (stats included) and its password counters of all clients."""
+        (stats included), its password-check bucket and its link-wide password counters.
+
+        Per-client counters (`pwfail:{code}:<client>`) cannot be named without a scan; they
+        expire with their 15-minute window (README, "Changing and ending links")."""
         return (
             *self.link_family(code),
+            self.password_checks(code),
             self.password_failures_all(code),
             self.password_pending_all(code),
         )
