@@ -78,11 +78,6 @@ class StorageUnavailable(ApiError):
         super().__init__(message, headers={"Retry-After": "1"})
 
 
-async def api_error_handler(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, ApiError)
-    return json_response(exc.status, exc.body(), exc.headers)
-
-
 class NothingToChange(ApiError):
     status = 400
     default_message = "Nothing to change"
@@ -101,3 +96,8 @@ class IdempotencyInProgress(ApiError):
 class IdempotencyMismatch(ApiError):
     status = 422
     default_message = "Idempotency-Key was used with a different request"
+
+
+async def api_error_handler(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ApiError)
+    return json_response(exc.status, exc.body(), exc.headers)
