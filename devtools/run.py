@@ -189,7 +189,7 @@ def main() -> int:
     try:
         for service in services:
             service.check_port_free(settings.host)
-        if settings.redis_url is None:
+        if settings.redis is None:
             server = RedisServer(
                 port=embedded_port,
                 data_dir=settings.data_dir / "redis",
