@@ -6,7 +6,8 @@ import asyncio
 import contextlib
 import secrets
 import string
-from collections.abc import Callable, Mapping, Sequence
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -23,7 +24,7 @@ from shared.keys import Keys, is_valid_code
 from shared.metrics import Metrics
 from shared.models import FILE_KIND, Field, Link, link_from_hash, now_ms, split_tags
 from shared.passwords import Passwords
-from shared.scripts import ScriptRunner, UpdateStatus
+from shared.scripts import Script, ScriptRunner, UpdateStatus
 from shared.settings import Settings
 from shared.store import REDIS_UNAVAILABLE
 
@@ -32,6 +33,11 @@ GENERATED_CODE_LENGTH = 10
 _UNBIASED_BELOW = 256 - 256 % len(CODE_ALPHABET)
 _GENERATION_ATTEMPTS = 8
 _CLUSTER_IN_FLIGHT = 16  # a batch's script calls at once on a cluster, spread over its nodes
+# Links a chunk script handles in one call on a single server. Redis runs a script to its end
+# before anything else: 100 links keep that well under a millisecond, so the redirector's
+# commands never queue long behind a batch, while the per-command cost in Python is 100 times
+# smaller than one command a link.
+_CHUNK_LINKS = 100
 _INDEX_BATCH = 100  # index entries read at a time while listing
 _INDEX_CODE = "c"  # the one field of a listing index entry: the link's code (not a link field)
 # An index entry is written just before its link: one this young without a link is not dropped.
@@ -67,6 +73,16 @@ def generate_code() -> str:
             if byte < _UNBIASED_BELOW
         ]
     return "".join(chars[:GENERATED_CODE_LENGTH])
+
+
+@dataclass(frozen=True, slots=True)
+class _Chunk:
+    """One script call doing one step for several items: its reply holds one reply an item."""
+
+    script: Script
+    keys: list[str]
+    args: list[Any]
+    items: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,14 +160,28 @@ class Links:
         """Create validated links in a few pipelined round trips; one outcome per link, in order.
 
         The same steps as `create`, a round trip each for all links at once: the passwords are
-        hashed concurrently (the hashing pool bounds it), one pipeline writes every index entry,
-        one more runs every create script with its entry's second (so the entries are written,
-        in order, before their links). A code taken by then answers 409 for a custom code, and
-        a generated one is tried again in the next round. An outcome is a Link, a Conflict, or
-        the storage error that item met; when a round trip itself fails, every item it carried
-        gets that error: its link may or may not exist, as when a single create loses its reply.
+        hashed concurrently (the hashing pool bounds it), one round trip writes every index
+        entry, one more (one ZADD a tag) the tag sets, one more runs every link's create with
+        its entry's second (so the entries are written, in order, before their links). A code
+        taken by then answers 409 for a custom code, and a generated one is tried again in the
+        next round. An outcome is a Link, a Conflict, or the storage error that item met; when
+        a round trip itself fails, every item it carried gets that error: its link may or may
+        not exist, as when a single create loses its reply.
+
+        On a single server the index entries and the creates go as chunk scripts of
+        `_CHUNK_LINKS` links (`_index_commands`, `_create_commands`): per link, packing a
+        command and parsing its reply in redis-py cost more than everything else a batch does.
         """
-        fields = await asyncio.gather(*(self._fields(new, None) for new in news))
+        # Only the items with a password wait for the pool; the rest need no task of their own.
+        hashes = iter(
+            await asyncio.gather(
+                *(self.passwords.hash(new.password) for new in news if new.password is not None)
+            )
+        )
+        fields = [
+            self._fields_of(new, None, None if new.password is None else next(hashes))
+            for new in news
+        ]
         outcomes: list[Link | BaseException | None] = [None] * len(news)
         pending: list[int] = []
         custom_codes: set[str] = set()
@@ -163,14 +193,13 @@ class Links:
             if new.custom_code:
                 custom_codes.add(new.custom_code)
             pending.append(i)
+        created: Counter[str] = Counter()  # links created, by kind: one metric update a kind
         for _ in range(_GENERATION_ATTEMPTS):
             if not pending:
                 break
             codes = {i: news[i].custom_code or generate_code() for i in pending}
             try:
-                entries = await self._pipelined(
-                    ("xadd", self.keys.index, {_INDEX_CODE: codes[i]}) for i in pending
-                )
+                entries = await self._pipelined(self._index_commands([codes[i] for i in pending]))
             except REDIS_UNAVAILABLE as exc:
                 for i in pending:
                     outcomes[i] = exc
@@ -183,22 +212,28 @@ class Links:
                     sent.append((i, entry))
             # Tag sets before the links, as in `create`: an item whose tag set was not written
             # is not created.
-            tagging = [(i, tag, entry) for i, entry in sent for tag in news[i].tags]
-            if tagging:
+            tagged: dict[str, list[int]] = {}  # each tag's items
+            for i, _ in sent:
+                for tag in news[i].tags:
+                    tagged.setdefault(tag, []).append(i)
+            if tagged:
+                created_ms = {i: _entry_ms(entry) for i, entry in sent}
                 try:
-                    tagged = await self._pipelined(
-                        ("zadd", self.keys.tag(tag), {codes[i]: _entry_ms(entry)})
-                        for i, tag, entry in tagging
+                    # One ZADD a tag for all its items: a command is atomic, so its items share
+                    # its outcome exactly.
+                    replies = await self._pipelined(
+                        ("zadd", self.keys.tag(tag), {codes[i]: created_ms[i] for i in items})
+                        for tag, items in tagged.items()
                     )
                 except REDIS_UNAVAILABLE as exc:
                     for i, _ in sent:
                         outcomes[i] = exc
                     break
-                for (i, _, _), reply in zip(tagging, tagged, strict=True):
+                for items, reply in zip(tagged.values(), replies, strict=True):
                     if isinstance(reply, BaseException):
-                        outcomes[i] = reply
+                        for i in items:
+                            outcomes[i] = reply
                 sent = [(i, entry) for i, entry in sent if outcomes[i] is None]
-            sha = self.scripts.scripts["create_link"].sha
             calls = [
                 (
                     self.keys.link(codes[i]),
@@ -207,9 +242,7 @@ class Links:
                 for i, entry in sent
             ]
             try:
-                replies = await self._pipelined(
-                    ("evalsha", sha, 1, key, *args) for key, args in calls
-                )
+                replies = await self._pipelined(self._create_commands(calls))
             except REDIS_UNAVAILABLE as exc:
                 for i, _ in sent:
                     outcomes[i] = exc
@@ -225,7 +258,9 @@ class Links:
                 if isinstance(reply, BaseException):
                     outcomes[i] = reply
                 elif reply:
-                    outcomes[i] = self._created(codes[i], fields[i], reply)
+                    link = self._link(codes[i], fields[i], reply)
+                    created[link.kind] += 1
+                    outcomes[i] = link
                 else:
                     unused.append(entry)
                     if news[i].custom_code:
@@ -238,35 +273,102 @@ class Links:
                 with contextlib.suppress(*REDIS_UNAVAILABLE):
                     await self.redis.xdel(self.keys.index, *unused)
             pending = retry
+        for kind, count in created.items():
+            self.metrics.created(kind, count)
         for i in pending:
             if outcomes[i] is None:  # 8 collisions at 59 bits: a bug
                 outcomes[i] = RuntimeError("could not find a free short code")
         return [outcome for outcome in outcomes if outcome is not None]
 
-    async def _pipelined(self, commands: Any) -> list[Any]:
-        """One round trip on a single server; one per node on a cluster. Errors come back in
-        the list where they belong, unless the round trip itself failed (then it raises).
+    def _index_commands(self, codes: list[str]) -> list[Any]:
+        """One index entry a code, in order: chunk scripts (one key, so on a cluster too)."""
+        script = self.scripts.scripts["add_index_entries"]
+        return [
+            _Chunk(script, [self.keys.index], [_INDEX_CODE, *part], len(part))
+            for part in _parts(codes)
+        ]
+
+    def _create_commands(self, calls: list[tuple[str, list[Any]]]) -> list[Any]:
+        """create_link for each (key, args): one script call each on a cluster, where the keys
+        lie in different slots; chunk scripts of create_links on a single server."""
+        if self.settings.redis_cluster:
+            sha = self.scripts.scripts["create_link"].sha
+            return [("evalsha", sha, 1, key, *args) for key, args in calls]
+        script = self.scripts.scripts["create_links"]
+        commands: list[Any] = []
+        for part in _parts(calls):
+            args: list[Any] = []
+            for _, (expire, now, *pairs) in part:
+                args += [expire, now, len(pairs), *pairs]
+            commands.append(_Chunk(script, [key for key, _ in part], args, len(part)))
+        return commands
+
+    async def _pipelined(self, commands: Iterable[Any]) -> list[Any]:
+        """One round trip on a single server; one per node on a cluster. One reply an item
+        (a `_Chunk` carries several items), errors in the list where they belong, unless the
+        round trip itself failed (then it raises).
 
         redis-py's cluster pipeline refuses scripts, so on a cluster they go as concurrent
         calls instead, at most `_CLUSTER_IN_FLIGHT` at a time, each routed by its key.
         """
         commands = list(commands)
-        if self.settings.redis_cluster and any(name == "evalsha" for name, *_ in commands):
-            return await self._concurrently(commands)
-        pipe = self.redis.pipeline(transaction=False)
-        for name, *args in commands:
-            getattr(pipe, name)(*args)
-        replies: list[Any] = await pipe.execute(raise_on_error=False)
-        return replies
+        if self.settings.redis_cluster and any(
+            isinstance(command, _Chunk) or command[0] == "evalsha" for command in commands
+        ):
+            replies = await self._concurrently(commands)
+        else:
+            pipe = self.redis.pipeline(transaction=False)
+            for command in commands:
+                if isinstance(command, _Chunk):
+                    pipe.evalsha(
+                        command.script.sha, len(command.keys), *command.keys, *command.args
+                    )
+                else:
+                    name, *args = command
+                    getattr(pipe, name)(*args)
+            replies = await pipe.execute(raise_on_error=False)
+        await self._rerun_forgotten(commands, replies)
+        per_item: list[Any] = []
+        for command, reply in zip(commands, replies, strict=True):
+            if not isinstance(command, _Chunk):
+                per_item.append(reply)
+            elif isinstance(reply, BaseException):  # the whole call failed: each of its items
+                per_item += [reply] * command.items
+            else:
+                per_item += reply
+        return per_item
+
+    async def _rerun_forgotten(self, commands: list[Any], replies: list[Any]) -> None:
+        """Chunk scripts the server had forgotten (NOSCRIPT: they did not run, so resending is
+        safe) again by EVAL, which also caches them; their replies replace the NOSCRIPTs."""
+        forgotten = [
+            at
+            for at, (command, reply) in enumerate(zip(commands, replies, strict=True))
+            if isinstance(command, _Chunk) and isinstance(reply, NoScriptError)
+        ]
+        for at in forgotten:
+            chunk = commands[at]
+            try:
+                replies[at] = await self.redis.eval(
+                    chunk.script.source.decode(), len(chunk.keys), *chunk.keys, *chunk.args
+                )
+            except REDIS_UNAVAILABLE as exc:
+                replies[at] = exc
 
     async def _concurrently(self, commands: list[Any]) -> list[Any]:
         places = asyncio.Semaphore(_CLUSTER_IN_FLIGHT)
 
-        async def one(name: str, *args: Any) -> Any:
+        async def one(command: Any) -> Any:
             async with places:
+                if isinstance(command, _Chunk):
+                    chunk = command
+                    return await self.redis.evalsha(
+                        chunk.script.sha, len(chunk.keys), *chunk.keys, *chunk.args
+                    )
+                name, *args = command
                 return await getattr(self.redis, name)(*args)
 
-        calls = [one(*command) for command in commands]
+        calls = [one(command) for command in commands]
         return list(await asyncio.gather(*calls, return_exceptions=True))
 
     def _keys_expire_ms(self, new: NewLink) -> int | None:
@@ -282,11 +384,23 @@ class Links:
         return ["" if keys_expire_ms is None else keys_expire_ms, _entry_ms(entry_id), *pairs]
 
     def _created(self, code: str, fields: Mapping[str, str], created: Any) -> Link:
-        link = self.to_link(code, {**fields, Field.CREATED: str(created)})
+        link = self._link(code, fields, created)
         self.metrics.created(link.kind)
         return link
 
+    def _link(self, code: str, fields: Mapping[str, str], created: Any) -> Link:
+        """The new link as stored: its fields and the creation second the script gave it."""
+        return self.to_link(code, {**fields, Field.CREATED: str(created)})
+
     async def _fields(self, new: NewLink, stored_file: StoredFile | None) -> dict[str, str]:
+        hashed = None if new.password is None else await self.passwords.hash(new.password)
+        return self._fields_of(new, stored_file, hashed)
+
+    @staticmethod
+    def _fields_of(
+        new: NewLink, stored_file: StoredFile | None, password_hash: str | None
+    ) -> dict[str, str]:
+        """The link's hash fields, its password already hashed (None: it has none)."""
         fields: dict[str, str] = {}
         if stored_file is None:
             assert new.target_url is not None
@@ -302,8 +416,8 @@ class Links:
             fields[Field.EXPIRES] = str(new.expires_ms)
         if new.max_views is not None:
             fields[Field.MAX_VIEWS] = str(new.max_views)
-        if new.password is not None:
-            fields[Field.PASSWORD] = await self.passwords.hash(new.password)
+        if password_hash is not None:
+            fields[Field.PASSWORD] = password_hash
         if new.tags:
             fields[Field.TAGS] = ",".join(new.tags)
         if new.click_to_open:
@@ -469,6 +583,11 @@ class Links:
 
 
 _CREATED = Field.CREATED.encode()
+
+
+def _parts(items: list[Any]) -> list[list[Any]]:
+    """The items in order, `_CHUNK_LINKS` at a time."""
+    return [items[at : at + _CHUNK_LINKS] for at in range(0, len(items), _CHUNK_LINKS)]
 
 
 def _entry_ms(entry_id: bytes) -> int:

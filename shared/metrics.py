@@ -98,8 +98,12 @@ class Metrics:
     def resolved(self, outcome: str) -> None:
         self.resolution(outcome).inc()
 
-    def created(self, kind: str) -> None:
-        self.links_created.labels(self.service, kind).inc()
+    def created(self, kind: str, count: int = 1) -> None:
+        """Links of one kind created: a batch counts its links at once."""
+        child = self._children.get(("created", kind))
+        if child is None:
+            child = self._children["created", kind] = self.links_created.labels(self.service, kind)
+        child.inc(count)
 
     def redis_error(self, exc: BaseException) -> None:
         self.redis_errors.labels(self.service, type(exc).__name__).inc()

@@ -14,6 +14,8 @@ from redis.exceptions import NoScriptError
 SCRIPT_NAMES = (
     "resolve_link",
     "create_link",
+    "create_links",
+    "add_index_entries",
     "revoke_link",
     "begin_password_attempt",
     "finish_password_attempt",

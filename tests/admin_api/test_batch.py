@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 import redis.exceptions
 from starlette.testclient import TestClient
 
+from admin_api.app import create_app
 from admin_api.links import Links
+from devtools.redis_server import RedisServer
+from shared.endpoint import RedisEndpoint
+from shared.keys import Keys
+from shared.settings import Settings
 from tests.admin_api.validation_cases import MALFORMED_BODY, validation_body
+from tests.conftest import ADMIN_KEY
 
 URL = "https://example.com/"
 BATCH_SIZE_ERROR = validation_body(["links: must be a list of 1 to 1000 links"])
@@ -180,3 +188,68 @@ def test_a_custom_code_twice_in_one_batch_is_created_once_then_409(
     assert [(r["index"], r["status"]) for r in results] == [(0, 201), (1, 409)]
     assert results[1]["errors"] == ["customCode is already taken"]
     assert admin_client.get("/api/v1/links/dup-code-x").json()["targetUrl"] == URL + "a"
+
+
+def test_items_keep_their_own_outcome_across_script_chunks(
+    admin_client: TestClient, redis_sync: redis.Redis, key_prefix: str
+) -> None:
+    # 250 items: three chunk scripts of 100 on a single server. A taken code in the second,
+    # tags on items of the first and the third.
+    _batch(admin_client, [{"targetUrl": URL, "customCode": "taken-code"}])
+    items: list[dict[str, Any]] = [{"targetUrl": f"{URL}{i}"} for i in range(250)]
+    items[150]["customCode"] = "taken-code"
+    items[151]["customCode"] = "free-code"
+    for i in (5, 249):
+        items[i]["tags"] = ["chunky", f"only-{i}"]
+
+    results = _batch(admin_client, items).json()["results"]
+
+    assert [r["status"] for r in results] == [201] * 150 + [409] + [201] * 99
+    assert results[150]["errors"] == ["customCode is already taken"]
+    assert results[151]["link"]["shortCode"] == "free-code"
+    links = [r.get("link") for r in results]
+    assert [link["targetUrl"] for link in links if link] == [
+        f"{URL}{i}" for i in range(250) if i != 150
+    ]
+    assert links[5]["tags"] == ["chunky", "only-5"]
+    assert links[249]["tags"] == ["chunky", "only-249"]
+    listed = admin_client.get("/api/v1/links", params={"tag": "chunky"}).json()["items"]
+    # Both may carry the same creation millisecond: their order is then the codes'.
+    assert sorted(link["shortCode"] for link in listed) == sorted(
+        [links[5]["shortCode"], links[249]["shortCode"]]
+    )
+    assert redis_sync.xlen(Keys(key_prefix).index) == 1 + 249
+
+
+def test_a_batch_after_the_server_forgot_its_scripts_creates_each_item_once(
+    admin_client: TestClient, redis_sync: redis.Redis, key_prefix: str
+) -> None:
+    _batch(admin_client, [{"targetUrl": URL}])
+    redis_sync.script_flush()
+
+    results = _batch(admin_client, [{"targetUrl": URL + str(i)} for i in range(3)]).json()
+
+    links = [r["link"] for r in results["results"]]
+    assert [link["targetUrl"] for link in links] == [URL + "0", URL + "1", URL + "2"]
+    for link in links:
+        assert admin_client.get(f"/api/v1/links/{link['shortCode']}").json() == link
+    assert redis_sync.xlen(Keys(key_prefix).index) == 1 + 3
+
+
+def test_a_batch_on_a_full_server_answers_503_for_each_item_and_stores_nothing(
+    make_redis_server: Callable[..., RedisServer], app_settings: Settings, key_prefix: str
+) -> None:
+    server = make_redis_server()
+    client = redis.Redis.from_url(server.url)
+    client.config_set("maxmemory", "1")
+    settings = dataclasses.replace(app_settings, redis=RedisEndpoint.from_url(server.url))
+    items = [{"targetUrl": URL + str(i)} for i in range(3)] + [{"targetUrl": "nope"}]
+
+    with TestClient(create_app(settings), headers={"Authorization": f"Bearer {ADMIN_KEY}"}) as http:
+        response = _batch(http, items)
+
+    results = response.json()["results"]
+    assert response.status_code == 200
+    assert [(r["index"], r["status"]) for r in results] == [(0, 503), (1, 503), (2, 503), (3, 400)]
+    assert {tuple(r["errors"]) for r in results[:3]} == {("Storage is unavailable, retry shortly",)}
+    assert client.keys(f"{key_prefix}:*") == []
