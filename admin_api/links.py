@@ -115,9 +115,13 @@ class Links:
         self.clock = clock
         self.metrics = metrics or Metrics("admin_api")
 
-    def to_link(self, code: str, fields: Mapping[Any, Any]) -> Link:
+    def to_link(self, code: str, fields: Mapping[Any, Any], at_ms: int | None = None) -> Link:
+        """The wire Link, its status as of at_ms (now when not given)."""
         return link_from_hash(
-            code, fields, public_base_url=self.settings.public_base_url, at_ms=self.clock()
+            code,
+            fields,
+            public_base_url=self.settings.public_base_url,
+            at_ms=self.clock() if at_ms is None else at_ms,
         )
 
     async def create(
@@ -249,6 +253,7 @@ class Links:
                 break
             retry: list[int] = []
             unused: list[bytes] = []
+            answered_ms = self.clock()  # the new links' status as of their replies, read once
             for (i, entry), (key, args), reply in zip(sent, calls, replies, strict=True):
                 if isinstance(reply, NoScriptError):  # the script did not run: safe to resend
                     try:
@@ -258,7 +263,7 @@ class Links:
                 if isinstance(reply, BaseException):
                     outcomes[i] = reply
                 elif reply:
-                    link = self._link(codes[i], fields[i], reply)
+                    link = self._link(codes[i], fields[i], reply, answered_ms)
                     created[link.kind] += 1
                     outcomes[i] = link
                 else:
@@ -384,13 +389,13 @@ class Links:
         return ["" if keys_expire_ms is None else keys_expire_ms, _entry_ms(entry_id), *pairs]
 
     def _created(self, code: str, fields: Mapping[str, str], created: Any) -> Link:
-        link = self._link(code, fields, created)
+        link = self._link(code, fields, created, self.clock())
         self.metrics.created(link.kind)
         return link
 
-    def _link(self, code: str, fields: Mapping[str, str], created: Any) -> Link:
+    def _link(self, code: str, fields: Mapping[str, str], created: Any, at_ms: int) -> Link:
         """The new link as stored: its fields and the creation second the script gave it."""
-        return self.to_link(code, {**fields, Field.CREATED: str(created)})
+        return self.to_link(code, {**fields, Field.CREATED: str(created)}, at_ms)
 
     async def _fields(self, new: NewLink, stored_file: StoredFile | None) -> dict[str, str]:
         hashed = None if new.password is None else await self.passwords.hash(new.password)

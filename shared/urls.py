@@ -18,6 +18,8 @@ def ascii_url(text: str) -> str:
     ASCII is kept as typed: existing %XX escapes are not encoded again, and reserved characters
     keep their meaning. Raises UnicodeEncodeError for a lone surrogate, which UTF-8 cannot encode.
     """
+    if text.isascii():  # nearly every URL: nothing to encode, no regex pass
+        return text
     return _NON_ASCII.sub(_percent_encode, text)
 
 
