@@ -172,8 +172,8 @@ class Links:
         a round trip itself fails, every item it carried gets that error: its link may or may
         not exist, as when a single create loses its reply.
 
-        On a single server the index entries and the creates go as chunk scripts of
-        `_CHUNK_LINKS` links (`_index_commands`, `_create_commands`): per link, packing a
+        The index entries (anywhere) and the creates (on a single server) go as chunk scripts
+        of `_CHUNK_LINKS` links (`_index_commands`, `_create_commands`): per link, packing a
         command and parsing its reply in redis-py cost more than everything else a batch does.
         """
         # Only the items with a password wait for the pool; the rest need no task of their own.
@@ -255,7 +255,9 @@ class Links:
             unused: list[bytes] = []
             answered_ms = self.clock()  # the new links' status as of their replies, read once
             for (i, entry), (key, args), reply in zip(sent, calls, replies, strict=True):
-                if isinstance(reply, NoScriptError):  # the script did not run: safe to resend
+                # A create_link call of its own (on a cluster) the server had forgotten: it did
+                # not run, so resending is safe. (Chunks are resent in `_pipelined`.)
+                if isinstance(reply, NoScriptError):
                     try:
                         reply = await self.scripts.run("create_link", [key], args)
                     except REDIS_UNAVAILABLE as exc:
