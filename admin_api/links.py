@@ -197,7 +197,6 @@ class Links:
             if new.custom_code:
                 custom_codes.add(new.custom_code)
             pending.append(i)
-        created: Counter[str] = Counter()  # links created, by kind: one metric update a kind
         for _ in range(_GENERATION_ATTEMPTS):
             if not pending:
                 break
@@ -254,6 +253,7 @@ class Links:
             retry: list[int] = []
             unused: list[bytes] = []
             answered_ms = self.clock()  # the new links' status as of their replies, read once
+            created: Counter[str] = Counter()  # by kind: one metric update a kind and round
             for (i, entry), (key, args), reply in zip(sent, calls, replies, strict=True):
                 # A create_link call of its own (on a cluster) the server had forgotten: it did
                 # not run, so resending is safe. (Chunks are resent in `_pipelined`.)
@@ -274,14 +274,14 @@ class Links:
                         outcomes[i] = Conflict()
                     else:
                         retry.append(i)
+            for kind, count in created.items():
+                self.metrics.created(kind, count)
             if unused:
                 # Best effort: an entry left behind names a link of another second, and
                 # listing drops it when it passes.
                 with contextlib.suppress(*REDIS_UNAVAILABLE):
                     await self.redis.xdel(self.keys.index, *unused)
             pending = retry
-        for kind, count in created.items():
-            self.metrics.created(kind, count)
         for i in pending:
             if outcomes[i] is None:  # 8 collisions at 59 bits: a bug
                 outcomes[i] = RuntimeError("could not find a free short code")
