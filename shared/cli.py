@@ -68,8 +68,9 @@ def _uvicorn(app_factory: str, settings: Settings, port: int) -> None:
         host=settings.host,
         port=port,
         workers=settings.workers,
-        # 431 past 64 KiB of headers, head deadline, body rate, connection cap
-        http="shared.http_limits:BoundedHttpToolsProtocol",
+        # 431 past 64 KiB of headers, head deadline, body rate, connection cap; and the
+        # redirector's plain redirects written without ASGI (shared/fast_lane.py)
+        http="shared.fast_lane:FastLaneProtocol",
         log_config=log_config(settings.log_format, settings.log_level),
         log_level=settings.log_level,
         access_log=settings.access_log,
