@@ -7,6 +7,7 @@ import shutil
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from shared.logs import log_config
 from shared.settings import Settings, SettingsError
@@ -59,32 +60,36 @@ def serve(app_factory: str, port_of: str) -> None:
             shutil.rmtree(directory, ignore_errors=True)
 
 
+def uvicorn_options(settings: Settings, port: int) -> dict[str, Any]:
+    """uvicorn.run's options for a service (besides the app): the protocol, logs, limits."""
+    return {
+        "host": settings.host,
+        "port": port,
+        "workers": settings.workers,
+        # 431 past 64 KiB of headers, head deadline, body rate, connection cap; and the
+        # redirector's plain redirects written without ASGI (shared/fast_lane.py)
+        "http": "shared.fast_lane:FastLaneProtocol",
+        "log_config": log_config(settings.log_format, settings.log_level),
+        "log_level": settings.log_level,
+        "access_log": settings.access_log,
+        "server_header": False,
+        # uvicorn would trust X-Forwarded-For from 127.0.0.1 on its own; the only source of
+        # that trust is SECURELINK_TRUSTED_PROXIES (redirector/password.py). Off, it also
+        # leaves the app unwrapped, where the fast lane finds its hot path.
+        "proxy_headers": False,
+        "forwarded_allow_ips": "",
+        "backlog": 4096,
+        "timeout_graceful_shutdown": 5,
+        # Longer than the idle timeouts of common clients and load balancers (60 s), so a
+        # client never reuses a connection the server is closing at that very moment.
+        "timeout_keep_alive": 65,
+    }
+
+
 def _uvicorn(app_factory: str, settings: Settings, port: int) -> None:
     import uvicorn
 
-    uvicorn.run(
-        app_factory,
-        factory=True,
-        host=settings.host,
-        port=port,
-        workers=settings.workers,
-        # 431 past 64 KiB of headers, head deadline, body rate, connection cap; and the
-        # redirector's plain redirects written without ASGI (shared/fast_lane.py)
-        http="shared.fast_lane:FastLaneProtocol",
-        log_config=log_config(settings.log_format, settings.log_level),
-        log_level=settings.log_level,
-        access_log=settings.access_log,
-        server_header=False,
-        # uvicorn would trust X-Forwarded-For from 127.0.0.1 on its own; the only source of
-        # that trust is SECURELINK_TRUSTED_PROXIES (redirector/password.py).
-        proxy_headers=False,
-        forwarded_allow_ips="",
-        backlog=4096,
-        timeout_graceful_shutdown=5,
-        # Longer than the idle timeouts of common clients and load balancers (60 s), so a
-        # client never reuses a connection the server is closing at that very moment.
-        timeout_keep_alive=65,
-    )
+    uvicorn.run(app_factory, factory=True, **uvicorn_options(settings, port))
 
 
 def _granian(app_factory: str, settings: Settings, port: int) -> None:
