@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -91,7 +92,7 @@ async def until(condition: Callable[[], bool]) -> None:
 
 
 @asynccontextmanager
-async def serving() -> AsyncIterator[Running]:
+async def serving(keep_alive_seconds: int = 5) -> AsyncIterator[Running]:
     hot_path = HotPath(asyncio.get_running_loop())
     app = App(hot_path)
     config = uvicorn.Config(
@@ -102,6 +103,7 @@ async def serving() -> AsyncIterator[Running]:
         access_log=False,
         proxy_headers=False,  # as shared/cli.py runs it: the app itself, not wrapped
         server_header=False,
+        timeout_keep_alive=keep_alive_seconds,
     )
     server = uvicorn.Server(config)
     listening = socket.socket()
@@ -291,3 +293,29 @@ def test_a_client_that_reads_nothing_holds_its_answer_until_it_reads() -> None:
 
     assert sent_before == []
     assert response == b"HTTP/1.1 302 Found\r\n" + LOCATION_HEADERS + b"\r\n"
+
+
+def test_an_idle_keep_alive_connection_is_closed_after_the_idle_time_not_before() -> None:
+    # One timer per connection (shared/http_limits.py): the second request, made while the
+    # timer armed by the first is still running, restarts the idle time.
+    idle = 2
+
+    async def scenario() -> tuple[float, float]:
+        async with serving(keep_alive_seconds=idle) as running:
+            reader, writer = await running.connect()
+            writer.write(get("/asgi-page"))
+            await read_response(reader)
+            await asyncio.sleep(idle / 2)
+            second_sent = time.monotonic()
+            writer.write(get("/asgi-page"))
+            await read_response(reader)
+            answered = time.monotonic()
+            assert await closed_by_server(reader)
+            closed = time.monotonic()
+            await close(writer)
+            return closed - second_sent, answered - second_sent
+
+    open_for, answer_took = asyncio.run(scenario())
+
+    assert open_for >= idle
+    assert answer_took < idle  # else this run proved nothing about the restart
