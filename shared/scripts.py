@@ -21,6 +21,7 @@ SCRIPT_NAMES = (
     "update_link",
     "delete_link",
     "claim_idempotency_key",
+    "add_totals",
 )
 
 
