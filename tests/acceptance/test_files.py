@@ -17,6 +17,7 @@ import httpx
 import redis
 
 from shared.keys import Keys
+from tests.support.waiting import wait_until
 from tests.support.stacks import Stack
 from tests.support.uploads import CONTENT_TYPE, FilePart, LargeUpload, multipart
 
@@ -57,15 +58,6 @@ def pid_of(stack: Stack, module: str) -> int:
     (service,) = [s for s in stack.services if s.module == module]
     assert service.process is not None
     return service.process.pid
-
-
-def wait_until(condition: Callable[[], bool], seconds: float) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.1)
-    return condition()
 
 
 def test_uploaded_file_downloads_with_its_bytes_name_and_type(stack: Stack) -> None:
@@ -240,10 +232,10 @@ def test_upload_cut_off_in_the_middle_leaves_no_file_and_the_server_fine(stack: 
 
     with socket.create_connection((url.hostname, url.port)) as connection:
         connection.sendall(head + body[: 2 * MIB])
-        assert wait_until(lambda: len(stored_names(stack) - before) == 1, 10), "upload not started"
+        wait_until(lambda: len(stored_names(stack) - before) == 1, message="upload not started")
     # The connection is closed with half the body sent.
 
-    assert wait_until(lambda: stored_names(stack) == before, 10), "a partial file was left"
+    wait_until(lambda: stored_names(stack) == before, message="a partial file was left")
     assert upload(stack, FilePart(b"still fine")).status_code == 201
     assert httpx.get(f"{stack.admin_url}/-/healthz").status_code == 200
 
@@ -270,7 +262,7 @@ def test_files_go_away_with_their_links_and_no_orphan_is_left(
     os.utime(orphan, (long_ago, long_ago))
     assert len(stored_names(short)) == 5  # the revoked file stays for the retention
 
-    assert wait_until(lambda: len(stored_names(short)) == 1, 20), stored_names(short)
+    wait_until(lambda: len(stored_names(short)) == 1, message="the swept files")
 
     for gone in (revoked, expiring, exhausted):
         assert short.admin("GET", f"/api/v1/links/{gone['shortCode']}").status_code == 404
