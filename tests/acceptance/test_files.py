@@ -17,9 +17,9 @@ import httpx
 import redis
 
 from shared.keys import Keys
-from tests.support.waiting import wait_until
 from tests.support.stacks import Stack
 from tests.support.uploads import CONTENT_TYPE, FilePart, LargeUpload, multipart
+from tests.support.waiting import wait_until
 
 MIB = 1024 * 1024
 
@@ -243,12 +243,14 @@ def test_upload_cut_off_in_the_middle_leaves_no_file_and_the_server_fine(stack: 
 def test_files_go_away_with_their_links_and_no_orphan_is_left(
     start_stack: Callable[..., Stack], redis_sync: redis.Redis
 ) -> None:
+    # Nothing can end before the count of 5 below: the expiry is 5 s away, the retention and
+    # the orphan's grace 3 s, ten times what the steps in between take on a busy machine.
     short = start_stack(
-        SECURELINK_RETENTION_SECONDS=1,
+        SECURELINK_RETENTION_SECONDS=3,
         SECURELINK_FILE_SWEEP_SECONDS=1,
-        SECURELINK_FILE_GRACE_SECONDS=2,
+        SECURELINK_FILE_GRACE_SECONDS=3,
     )
-    soon = (datetime.now(UTC) + timedelta(seconds=1)).isoformat()
+    soon = (datetime.now(UTC) + timedelta(seconds=5)).isoformat()
     revoked = upload_link(short, FilePart(b"revoke me"))
     expiring = upload_link(short, FilePart(b"expire me"), ("expiresAt", soon))
     exhausted = upload_link(short, FilePart(b"view me once"), ("maxViews", "1"))
@@ -257,9 +259,7 @@ def test_files_go_away_with_their_links_and_no_orphan_is_left(
     assert short.admin("POST", f"/api/v1/links/{revoked['shortCode']}/revoke").status_code == 200
     directory = files_dir(short)
     orphan = directory / ("ab" * 16)  # what a crash between the write and the link leaves
-    orphan.write_bytes(b"orphan")
-    long_ago = time.time() - 3600
-    os.utime(orphan, (long_ago, long_ago))
+    orphan.write_bytes(b"orphan")  # older than the grace 3 s from now
     assert len(stored_names(short)) == 5  # the revoked file stays for the retention
 
     wait_until(lambda: len(stored_names(short)) == 1, message="the swept files")

@@ -10,8 +10,8 @@ import pytest
 import redis
 
 from shared.keys import Keys
-from tests.support.waiting import wait_until
 from tests.support.stacks import Stack
+from tests.support.waiting import wait_until
 
 JSON = {"Accept": "application/json"}
 RETENTION_MS = 604800 * 1000

@@ -8,9 +8,10 @@ never comes true reaches it. A test that waits never sleeps for a fixed time ins
 from __future__ import annotations
 
 import asyncio
+import inspect
 import time
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from typing import TypeVar, cast
 
 T = TypeVar("T")
 
@@ -37,18 +38,21 @@ def wait_until(
 
 
 async def wait_until_async(
-    condition: Callable[[], Awaitable[T]],
+    condition: Callable[[], Awaitable[T]] | Callable[[], T],
     *,
     timeout: float = TIMEOUT_SECONDS,
     interval: float = INTERVAL_SECONDS,
     message: str = "",
 ) -> T:
-    """wait_until for a coroutine function, inside an event loop that keeps running meanwhile."""
+    """wait_until inside an event loop, which keeps running between two asks; `condition` may
+    be a plain function or a coroutine function."""
     deadline = time.monotonic() + timeout
     while True:
-        value = await condition()
+        value = condition()
+        if inspect.isawaitable(value):
+            value = await value
         if value:
-            return value
+            return cast(T, value)
         if time.monotonic() >= deadline:
             raise AssertionError(_failure(timeout, message or condition, value))
         await asyncio.sleep(interval)
