@@ -372,7 +372,7 @@ def report_cluster(bench: Bench) -> None:
     codes = [line for line in codes_file.read_text().split() if line]
     with RedisClusterServers(data_dir=bench.work / "cluster") as cluster:
         target = redis.RedisCluster.from_url(cluster.url)
-        pipe = target.pipeline(transaction=False)
+        pipe = target.pipeline(transaction=False)  # type: ignore[no-untyped-call]
         for code in codes:
             key = f"{PREFIX}:link:{{{code}}}"
             pipe.hset(key, mapping=bench.redis.hgetall(key))

@@ -10,7 +10,7 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlsplit
 
 import httpx
@@ -267,7 +267,7 @@ def test_files_go_away_with_their_links_and_no_orphan_is_left(
     for gone in (revoked, expiring, exhausted):
         assert short.admin("GET", f"/api/v1/links/{gone['shortCode']}").status_code == 404
     assert short.visit("GET", f"/{kept['shortCode']}").content == b"keep me"
-    tracked = redis_sync.zrange(Keys(short.prefix).files, 0, -1)
+    tracked = cast(list[bytes], redis_sync.zrange(Keys(short.prefix).files, 0, -1))
     assert [member.decode().split(":")[1] for member in tracked] == [kept["shortCode"]]
     (left,) = stored_names(short)
     assert tracked[0].decode().split(":")[0] == left

@@ -10,6 +10,7 @@ from starlette.testclient import TestClient
 
 from shared.keys import Keys
 from tests.support.links import create_link
+from tests.support.raw import raw_field
 
 RETENTION_MS = 604_800 * 1000
 
@@ -68,7 +69,7 @@ def test_a_new_password_is_stored_as_an_argon2id_hash(
 
     body = _patch(admin_client, code, {"password": "s3cret"}).json()
 
-    stored = redis_sync.hget(Keys(key_prefix).link(code), "p")
+    stored = raw_field(redis_sync, Keys(key_prefix).link(code), "p")
     assert body["passwordProtected"] is True
     assert stored is not None and stored.startswith(b"$argon2id$")
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from starlette.testclient import TestClient
 
@@ -132,12 +134,13 @@ def test_a_prefetch_is_declined_with_503_no_store_and_counts_nothing(
     if kind == "file":
         code = _upload(admin_client)
     else:
-        fields = {
+        kinds: dict[str, dict[str, Any]] = {
             "plain": {},
             "limited": {"maxViews": 1},
             "password": {"password": "pw"},
             "click": {"clickToOpen": True},
-        }[kind]
+        }
+        fields = kinds[kind]
         code = create_code(admin_client, targetUrl=TARGET, **fields)
 
     response = redirector_client.get(f"/{code}", headers=dict([header]))

@@ -41,7 +41,7 @@ def test_protected_link_answers_a_form_page_with_strict_headers(
 ) -> None:
     code = store_link(redis_sync, key_prefix)
 
-    async def scenario():
+    async def scenario() -> httpx.Response:
         async with redirector(settings) as app, app.client() as client:
             return await client.get(f"/{code}")
 
@@ -66,7 +66,7 @@ def test_json_client_gets_401_password_required(
 ) -> None:
     code = store_link(redis_sync, key_prefix)
 
-    async def scenario():
+    async def scenario() -> httpx.Response:
         async with redirector(settings) as app, app.client() as client:
             return await client.get(f"/{code}", headers=JSON)
 
@@ -87,7 +87,7 @@ def test_right_password_answers_303_to_the_target_and_counts_one_view(
 ) -> None:
     code = store_link(redis_sync, key_prefix, max_views=5)
 
-    async def scenario():
+    async def scenario() -> httpx.Response:
         async with redirector(settings) as app, app.client() as client:
             if as_json:
                 return await client.post(f"/{code}", json={"password": PASSWORD})
@@ -106,7 +106,7 @@ def test_multipart_form_field_is_read_too(
 ) -> None:
     code = store_link(redis_sync, key_prefix)
 
-    async def scenario():
+    async def scenario() -> httpx.Response:
         async with redirector(settings) as app, app.client() as client:
             return await client.post(f"/{code}", files={"password": (None, PASSWORD)})
 
@@ -120,7 +120,7 @@ def test_wrong_password_answers_401_with_the_form_and_a_clear_message(
 ) -> None:
     code = store_link(redis_sync, key_prefix)
 
-    async def scenario():
+    async def scenario() -> tuple[httpx.Response, httpx.Response]:
         async with redirector(settings) as app, app.client() as client:
             page = await client.post(f"/{code}", data={"password": "nope"})
             as_json = await client.post(f"/{code}", json={"password": "nope"}, headers=JSON)
@@ -149,7 +149,7 @@ def test_missing_password_asks_for_it_without_counting_a_failure(
 ) -> None:
     code = store_link(redis_sync, key_prefix)
 
-    async def scenario():
+    async def scenario() -> tuple[httpx.Response, httpx.Response]:
         async with redirector(settings) as app, app.client() as client:
             page = await client.post(f"/{code}", data={"password": ""})
             as_json = await client.post(f"/{code}", json={}, headers=JSON)
@@ -168,7 +168,7 @@ def test_malformed_and_oversized_bodies_are_refused(
 ) -> None:
     code = store_link(redis_sync, key_prefix)
 
-    async def scenario():
+    async def scenario() -> tuple[httpx.Response, httpx.Response]:
         async with redirector(settings) as app, app.client() as client:
             malformed = await client.post(
                 f"/{code}",
@@ -190,7 +190,7 @@ def test_sixth_wrong_try_answers_429_with_retry_after(
 ) -> None:
     code = store_link(redis_sync, key_prefix)
 
-    async def scenario():
+    async def scenario() -> tuple[list[httpx.Response], httpx.Response, httpx.Response]:
         async with redirector(settings) as app, app.client() as client:
             wrong = [
                 await client.post(f"/{code}", data={"password": f"guess{i}"}) for i in range(5)
@@ -218,7 +218,7 @@ def test_one_locked_out_client_leaves_the_others_free(
 ) -> None:
     code = store_link(redis_sync, key_prefix)
 
-    async def scenario():
+    async def scenario() -> tuple[httpx.Response, httpx.Response, httpx.Response]:
         async with (
             redirector(settings) as app,
             app.client("198.51.100.7") as attacker,
@@ -243,7 +243,7 @@ def test_right_password_clears_the_clients_own_failures(
 ) -> None:
     code = store_link(redis_sync, key_prefix)
 
-    async def scenario():
+    async def scenario() -> list[int]:
         async with redirector(settings) as app, app.client() as client:
             for i in range(4):
                 await client.post(f"/{code}", data={"password": f"typo{i}"})
@@ -276,7 +276,7 @@ def test_link_bucket_stops_distributed_guessing_but_not_the_rightful_user_for_lo
     now = [1_800_000_000_000]
     monkeypatch.setattr(password_flow, "clock_ms", lambda: now[0])
 
-    async def scenario():
+    async def scenario() -> tuple[list[int], httpx.Response, httpx.Response]:
         async with redirector(settings) as app:
             statuses = []
             for n in range(22):
@@ -326,7 +326,7 @@ def test_racing_right_guesses_open_a_two_view_link_exactly_twice(
 ) -> None:
     code = store_link(redis_sync, key_prefix, max_views=2)
 
-    async def scenario():
+    async def scenario() -> list[httpx.Response]:
         async with redirector(settings) as app, app.client() as client:
             return await asyncio.gather(
                 *(client.post(f"/{code}", data={"password": PASSWORD}) for _ in range(20))
@@ -359,7 +359,7 @@ def test_right_guesses_waiting_for_a_place_hear_410_once_the_link_runs_out(
     monkeypatch.setattr(Passwords, "verify", slow_verify)
     monkeypatch.setattr(password_flow, "BUSY_WAIT_SECONDS", 5.0)
 
-    async def scenario():
+    async def scenario() -> list[httpx.Response]:
         async with redirector(settings) as app, app.client() as client:
             return await asyncio.gather(
                 *(client.post(f"/{code}", data={"password": PASSWORD}) for _ in range(20))
@@ -376,7 +376,7 @@ def test_racing_wrong_guesses_get_only_five_checks(
 ) -> None:
     code = store_link(redis_sync, key_prefix)
 
-    async def scenario():
+    async def scenario() -> list[httpx.Response]:
         async with redirector(settings) as app, app.client() as client:
             return await asyncio.gather(
                 *(client.post(f"/{code}", data={"password": f"burst{i}"}) for i in range(20))
@@ -394,7 +394,7 @@ def test_head_counts_nothing(settings: Settings, redis_sync: redis.Redis, key_pr
     protected = store_link(redis_sync, key_prefix, max_views=1)
     limited = store_link(redis_sync, key_prefix, max_views=1, password=None)
 
-    async def scenario():
+    async def scenario() -> list[httpx.Response]:
         async with redirector(settings) as app, app.client() as client:
             return [await client.head(f"/{code}") for code in (protected, limited, limited)]
 
@@ -421,7 +421,7 @@ def test_hash_at_rest_is_argon2id_and_the_plaintext_is_nowhere_in_redis(
     run(scenario())
 
     stored = redis_sync.hget(Keys(key_prefix).link(code), "p")
-    assert stored is not None and stored.startswith(b"$argon2id$")
+    assert isinstance(stored, bytes) and stored.startswith(b"$argon2id$")
     everything = dump_prefix(redis_sync, key_prefix)
     assert everything
     for key, value in everything.items():
@@ -434,7 +434,7 @@ def test_weaker_stored_hash_is_upgraded_after_a_right_password(
     code = store_link(redis_sync, key_prefix)  # the cheapest parameters
     settings = settings_for(redis_url, key_prefix, tmp_path, argon2_profile="owasp")
 
-    async def scenario():
+    async def scenario() -> httpx.Response:
         async with redirector(settings) as app, app.client() as client:
             return await client.post(f"/{code}", data={"password": PASSWORD})
 
@@ -442,7 +442,7 @@ def test_weaker_stored_hash_is_upgraded_after_a_right_password(
 
     stored = redis_sync.hget(Keys(key_prefix).link(code), "p")
     assert response.status_code == 303
-    assert stored is not None
+    assert isinstance(stored, bytes)
     parameters = extract_parameters(stored.decode())
     assert (parameters.memory_cost, parameters.time_cost) == (19 * 1024, 2)
     assert PasswordHasher.from_parameters(OWASP).verify(stored.decode(), PASSWORD)
@@ -454,7 +454,7 @@ def test_stronger_stored_hash_is_never_downgraded(
     strong = PasswordHasher.from_parameters(OWASP).hash(PASSWORD)
     code = store_link(redis_sync, key_prefix, password_hash=strong)
 
-    async def scenario():
+    async def scenario() -> httpx.Response:
         async with redirector(settings) as app, app.client() as client:
             return await client.post(f"/{code}", data={"password": PASSWORD})
 
@@ -486,7 +486,7 @@ def test_password_never_reaches_the_logs(
 def test_unknown_link_answers_404_and_leaves_no_counters(
     settings: Settings, redis_sync: redis.Redis, key_prefix: str
 ) -> None:
-    async def scenario():
+    async def scenario() -> httpx.Response:
         async with redirector(settings) as app, app.client() as client:
             return await client.post("/NoSuchCode1", data={"password": "x"})
 
@@ -502,7 +502,7 @@ def test_revoked_protected_link_answers_410_even_to_the_right_password(
     code = store_link(redis_sync, key_prefix)
     redis_sync.hset(Keys(key_prefix).link(code), "r", "1767225600000")
 
-    async def scenario():
+    async def scenario() -> httpx.Response:
         async with redirector(settings) as app, app.client() as client:
             return await client.post(f"/{code}", data={"password": PASSWORD})
 

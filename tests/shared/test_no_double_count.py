@@ -9,16 +9,17 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable, Iterator, Sequence
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 import pytest
 import redis
 import redis.asyncio
+from redis.typing import EncodableT, FieldT
 
 from devtools.redis_server import RedisServer
 from shared.keys import Keys
 from shared.models import Field
-from shared.scripts import ResolveMode, ResolveStatus, ScriptRunner, load_scripts
+from shared.scripts import ResolveMode, ResolveStatus, ScriptClient, ScriptRunner, load_scripts
 from shared.settings import Settings
 from shared.store import REDIS_UNAVAILABLE, connect
 from tests.support.faultproxy import FaultProxy
@@ -72,7 +73,7 @@ def proxy(redis_server: RedisServer) -> Iterator[FaultProxy]:
 
 
 def make_link(client: redis.Redis, key: str, max_views: int | None = None) -> None:
-    fields = {Field.TARGET: "https://example.com/a", Field.CREATED: "1"}
+    fields: dict[FieldT, EncodableT] = {Field.TARGET: "https://example.com/a", Field.CREATED: "1"}
     if max_views is not None:
         fields[Field.MAX_VIEWS] = str(max_views)
     client.hset(key, mapping=fields)
@@ -150,7 +151,7 @@ def test_redis_py_default_client_would_resend_the_script_and_count_twice(
     key = Keys(key_prefix).link("lost2")
     make_link(redis_sync, key)
     client = redis.asyncio.Redis(host=proxy.host, port=proxy.port)
-    runner = ScriptRunner(client, load_scripts())
+    runner = ScriptRunner(cast(ScriptClient, client), load_scripts())
 
     async def act() -> tuple[Any, int]:
         try:
