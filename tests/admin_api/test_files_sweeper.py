@@ -18,6 +18,7 @@ from redis.asyncio import Redis
 from admin_api.sweeper import FileSweeper, file_member
 from shared.keys import Keys
 from shared.settings import Settings, SettingsError
+from tests.support.waiting import wait_until_async
 
 T = TypeVar("T")
 GRACE_SECONDS = 60
@@ -230,10 +231,7 @@ def test_run_keeps_sweeping_after_a_failure(
 
         sweeper.sweep_due = flaky  # type: ignore[method-assign]
         task = asyncio.create_task(sweeper.run(0.01))
-        for _ in range(200):
-            if not (directory / stored).exists():
-                break
-            await asyncio.sleep(0.01)
+        await wait_until_async(lambda: not (directory / stored).exists())
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
 
