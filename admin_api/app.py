@@ -39,7 +39,6 @@ from admin_api.sweeper import FileSweeper
 from admin_api.tagged import delete_tagged, revoke_tagged, tag_page
 from admin_api.validation import (
     PATCH_FIELDS,
-    TAG_PATTERN,
     NewLink,
     validate_link_change,
     validate_link_request,
@@ -48,7 +47,7 @@ from shared import health
 from shared.bodies import decode_json_object
 from shared.errors import CatchAll, error_body, json_response
 from shared.files import files_dir
-from shared.keys import Keys
+from shared.keys import TAG_PATTERN, Keys
 from shared.metrics import Metrics, RequestTimer
 from shared.models import Link, now_ms
 from shared.passwords import Passwords
@@ -70,7 +69,7 @@ MAX_PAGE = 1000
 ADMIN_HEADERS = {"X-Content-Type-Options": "nosniff", "Cache-Control": "no-store"}
 _CURSOR = re.compile(r"[0-9]{1,19}-[0-9]{1,19}")  # within Redis's 64-bit stream ids
 _LIMIT = re.compile(r"[0-9]{1,9}")
-TAG_ERROR = "tag: must match [a-z0-9_-]{1,32}"
+TAG_ERROR = f"tag: must match {TAG_PATTERN.pattern}"
 
 
 async def read_body(request: Request, limit: int) -> bytes:

@@ -6,6 +6,8 @@ import re
 from dataclasses import dataclass
 
 CODE_PATTERN = re.compile(r"[A-Za-z0-9_-]{4,64}")
+# A tag names a key of its own (`tag:{tag:<name>}`), so it is as plain as a code.
+TAG_PATTERN = re.compile(r"[a-z0-9_-]{1,32}")
 
 
 def is_valid_code(code: str) -> bool:
