@@ -21,7 +21,7 @@ _FORMAT_CATEGORIES = frozenset({"Cf", "Cs", "Zl", "Zp"})
 KEY_PREFIX = "sl_"
 LAST_USE_RESOLUTION_MS = 60_000  # lastUsedAt is written at most once a minute per key and process
 _ID_ALPHABET = set("0123456789abcdef")
-_ID_LENGTH = 16
+ID_LENGTH = 16
 
 
 class ApiKeyRecord(msgspec.Struct, frozen=True, kw_only=True):
@@ -45,7 +45,7 @@ def digest(secret: str) -> str:
 
 
 def is_valid_key_id(key_id: str) -> bool:
-    return len(key_id) == _ID_LENGTH and set(key_id) <= _ID_ALPHABET
+    return len(key_id) == ID_LENGTH and set(key_id) <= _ID_ALPHABET
 
 
 def validate_key_request(data: Mapping[str, Any]) -> tuple[str, bool]:
@@ -85,7 +85,7 @@ class ApiKeys:
         """A new key's public view and its secret, which is returned this once and never again."""
         secret = KEY_PREFIX + secrets.token_urlsafe(32)
         record = ApiKeyRecord(
-            id=secrets.token_hex(_ID_LENGTH // 2),
+            id=secrets.token_hex(ID_LENGTH // 2),
             name=name,
             read_only=read_only,
             created_ms=self.clock(),
