@@ -40,6 +40,7 @@ from admin_api.wire import (
     RevokeByTagRequest,
     RevokedCount,
     UpdateLinkRequest,
+    key_name_pattern,
 )
 from shared.models import FileLink, Link, ShortCode, Tag
 from shared.settings import Settings
@@ -159,6 +160,7 @@ def _schemas(now: datetime) -> dict[str, Any]:
     # so the document promises a subset that is always future: from next year on.
     for name in WITH_EXPIRY:
         schemas[name]["properties"]["expiresAt"]["pattern"] = _year_at_least(now.year + 1)
+    schemas["CreateApiKeyRequest"]["properties"]["name"]["pattern"] = key_name_pattern()
     # A PATCH names at least one field it changes.
     schemas["UpdateLinkRequest"] |= {
         "minProperties": 1,

@@ -11,7 +11,8 @@ import msgspec
 import pytest
 from starlette.testclient import TestClient
 
-from admin_api.apikeys import MAX_NAME_LENGTH
+from admin_api.apikeys import MAX_NAME_LENGTH, validate_key_request
+from admin_api.errors import ValidationFailed
 from admin_api.openapi import REF_TEMPLATE, _year_at_least, openapi_document
 from admin_api.validation import (
     MAX_PASSWORD_LENGTH,
@@ -25,7 +26,6 @@ from admin_api.wire import (
     ApiKeyList,
     BatchRequest,
     BatchResponse,
-    CreateApiKeyRequest,
     DeletedCount,
     LinkPage,
     NewApiKey,
@@ -94,7 +94,7 @@ def test_patch_schema_names_exactly_the_fields_a_patch_may_change() -> None:
 
 @pytest.mark.parametrize(
     "model",
-    [RevokeByTagRequest, BatchRequest, CreateApiKeyRequest, BatchResponse, LinkPage, NewApiKey],
+    [RevokeByTagRequest, BatchRequest, BatchResponse, LinkPage, NewApiKey],
 )
 def test_a_models_schema_is_msgspecs_own(model: type[msgspec.Struct]) -> None:
     _, generated = msgspec.json.schema_components([model], ref_template=REF_TEMPLATE)
@@ -120,3 +120,31 @@ def test_the_answers_are_what_the_models_say(admin_client: TestClient) -> None:
     assert len(msgspec.json.decode(keys.content, type=ApiKeyList).items) == 1
     assert msgspec.json.decode(revoked.content, type=RevokedCount).revoked == 1
     assert msgspec.json.decode(deleted.content, type=DeletedCount).deleted == 1
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "ops",
+        "é",
+        "a b",
+        "a\u00a0",
+        "\u00a0",
+        " ",
+        "a\u00adb",
+        "\u202eab",
+        "a\x7f",
+        "a\u2028",
+        "\U000e0020",
+    ],
+)
+def test_key_name_pattern_matches_exactly_the_names_the_server_accepts(name: str) -> None:
+    pattern = _schemas()["CreateApiKeyRequest"]["properties"]["name"]["pattern"]
+
+    try:
+        validate_key_request({"name": name})
+        accepted = True
+    except ValidationFailed:
+        accepted = False
+
+    assert bool(re.match(pattern, name)) is accepted
