@@ -39,7 +39,7 @@ def serve(app_factory: str, port_of: str) -> None:
 
     try:
         settings = Settings.from_env()
-        settings.require_redis_url()
+        settings.require_redis()
     except SettingsError as exc:
         print(f"securelink: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
