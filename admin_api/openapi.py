@@ -350,7 +350,9 @@ def _paths() -> dict[str, Any]:
                     {
                         "200": _response("The changed link", "Link"),
                         "400": _response(
-                            "Validation failed, nothing to change, or not a JSON object",
+                            "Validation failed (also targetUrl on a file link: 'targetUrl: "
+                            "cannot be set on a file link'), nothing to change, or not a JSON "
+                            "object",
                             "ValidationError",
                         ),
                         "404": NOT_FOUND,

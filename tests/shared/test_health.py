@@ -13,6 +13,7 @@ from starlette.testclient import TestClient
 from admin_api.app import create_app as create_admin
 from devtools.redis_server import free_port
 from redirector.app import create_app as create_redirector
+from shared.endpoint import RedisEndpoint
 from shared.settings import Settings
 
 SERVICES = [
@@ -38,7 +39,9 @@ def test_healthz_and_readyz_answer_200_while_redis_answers(
 def test_readyz_answers_503_within_a_second_while_redis_is_down(
     app_settings: Settings, create_app: AppFactory
 ) -> None:
-    settings = dataclasses.replace(app_settings, redis_url=f"redis://127.0.0.1:{free_port()}/0")
+    settings = dataclasses.replace(
+        app_settings, redis=RedisEndpoint.from_url(f"redis://127.0.0.1:{free_port()}/0")
+    )
 
     with TestClient(create_app(settings)) as client:
         started = time.monotonic()
@@ -68,7 +71,9 @@ def test_metrics_are_prometheus_text(app_settings: Settings, create_app: AppFact
 
 
 def test_storage_failures_are_counted_by_kind_on_both_services(app_settings: Settings) -> None:
-    down = dataclasses.replace(app_settings, redis_url=f"redis://127.0.0.1:{free_port()}/0")
+    down = dataclasses.replace(
+        app_settings, redis=RedisEndpoint.from_url(f"redis://127.0.0.1:{free_port()}/0")
+    )
     auth = {"Authorization": f"Bearer {app_settings.admin_key}"}
 
     with TestClient(create_admin(down)) as admin:

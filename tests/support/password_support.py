@@ -16,6 +16,7 @@ from argon2 import PasswordHasher, profiles
 from starlette.applications import Starlette
 
 from redirector.app import create_app
+from shared.endpoint import RedisEndpoint
 from shared.keys import Keys
 from shared.settings import Settings
 
@@ -33,7 +34,7 @@ def run(coroutine: Coroutine[Any, Any, T]) -> T:
 
 def settings_for(redis_url: str, key_prefix: str, tmp_path: Path, **overrides: Any) -> Settings:
     values: dict[str, Any] = {
-        "redis_url": redis_url,
+        "redis": RedisEndpoint.from_url(redis_url),
         "key_prefix": key_prefix,
         "argon2_profile": "test",
         "data_dir": tmp_path,
