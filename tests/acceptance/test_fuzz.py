@@ -17,6 +17,8 @@ from schemathesis.core.warnings import SchemathesisWarning
 
 from tests.support.stacks import Stack
 
+ROOT = Path(__file__).resolve().parents[2]
+
 MAX_EXAMPLES = os.environ.get("SECURELINK_FUZZ_EXAMPLES", "25")
 TIME_LIMIT_SECONDS = 240
 # Every warning Schemathesis shows by default is shown here and fails the run, but one:
@@ -29,8 +31,10 @@ TIME_LIMIT_SECONDS = 240
 # state-dependent 401, 403, 404, 409, 429, 5xx), plus two answers that depend on earlier
 # requests, which no schema can tell apart and which the document states on exactly these
 # operations:
-# - 422 on the three operations that take an Idempotency-Key, for a key the fuzzer sends again
-#   with another body ("Idempotency-Key was used with a different request");
+# - 422 on the three operations that take an Idempotency-Key, for a key the coverage phase sends
+#   again with another body ("Idempotency-Key was used with a different request"); the other
+#   phases get a fresh key per case from tests/support/fuzz_hooks.py, since a replay of a link
+#   that a later call deleted made the stateful phase fail now and then (ST302);
 # - 400 on PATCH, for `targetUrl` on a link that an earlier request made a file link ("targetUrl:
 #   cannot be set on a file link"): the link's kind is not in the request. The check reads its
 #   statuses from this file only, never from the document, so that 400 is named here too.
@@ -101,7 +105,12 @@ def test_admin_api_passes_schemathesis_with_every_check(stack: Stack, tmp_path: 
         capture_output=True,
         text=True,
         timeout=TIME_LIMIT_SECONDS,
-        env={**os.environ, "SCHEMATHESIS_HOOKS": "", "NO_COLOR": "1"},
+        env={
+            **os.environ,
+            "SCHEMATHESIS_HOOKS": "tests.support.fuzz_hooks",
+            "PYTHONPATH": str(ROOT),
+            "NO_COLOR": "1",
+        },
         check=False,
     )
 
