@@ -24,7 +24,8 @@ def test_delete_answers_204_then_404_and_frees_the_code(
     keys = Keys(key_prefix)
     redis_sync.hset(keys.stats(code), "dd", 1)
     redis_sync.hset(keys.preview_stats(code), "t", 1)
-    redis_sync.set(keys.password_failures_all(code), 3)
+    redis_sync.hset(keys.password_failures(code), "203.0.113.7", "3 99999999999999")
+    redis_sync.hset(keys.password_pending(code), "203.0.113.7", "1 99999999999999")
 
     first = admin_client.delete(f"/api/v1/links/{code}")
     second = admin_client.delete(f"/api/v1/links/{code}")

@@ -13,6 +13,7 @@ from starlette.testclient import TestClient
 
 from admin_api.app import create_app
 from admin_api.files import clean_file_name
+from shared.endpoint import RedisEndpoint
 from shared.keys import Keys
 from shared.settings import Settings
 from tests.support.raw import raw_hash
@@ -26,7 +27,7 @@ MAX_UPLOAD = 4096
 @pytest.fixture
 def settings(redis_url: str, key_prefix: str, tmp_path: Path) -> Settings:
     return Settings(
-        redis_url=redis_url,
+        redis=RedisEndpoint.from_url(redis_url),
         key_prefix=key_prefix,
         admin_key=ADMIN_KEY,
         data_dir=tmp_path,

@@ -241,6 +241,37 @@ def test_run_keeps_sweeping_after_a_failure(
     assert not (directory / stored).exists()
 
 
+def test_run_stops_when_its_cancel_comes_back_as_another_error(
+    redis_url: str, key_prefix: str, directory: Path
+) -> None:
+    # A client cut off mid-reply may raise its own error instead of CancelledError; the
+    # sweep must still end, since nothing cancels its task a second time.
+    async def body(sweeper: FileSweeper) -> BaseException | None:
+        started = asyncio.Event()
+
+        async def cut_off() -> int:
+            started.set()
+            try:
+                await asyncio.sleep(3600)
+            except asyncio.CancelledError:
+                raise RuntimeError("connection closed mid-reply") from None
+            return 0
+
+        sweeper.sweep_due = cut_off  # type: ignore[method-assign]
+        task = asyncio.create_task(sweeper.run(0.01))
+        await started.wait()
+        task.cancel()
+        done, _ = await asyncio.wait([task], timeout=60)
+        if not done:  # still sweeping a minute later: it would never have stopped
+            task.cancel()
+            return None
+        return task.exception() if not task.cancelled() else asyncio.CancelledError()
+
+    outcome = run(redis_url, key_prefix, directory, body)
+
+    assert isinstance(outcome, asyncio.CancelledError)
+
+
 def test_sweep_interval_and_grace_come_from_the_environment() -> None:
     env = {"SECURELINK_FILE_SWEEP_SECONDS": "5", "SECURELINK_FILE_GRACE_SECONDS": "120"}
 

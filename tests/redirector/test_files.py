@@ -15,6 +15,7 @@ from starlette.testclient import TestClient
 
 from redirector.app import create_app
 from redirector.downloads import ascii_fallback, content_disposition
+from shared.endpoint import RedisEndpoint
 from shared.keys import Keys
 from shared.passwords import Passwords
 from shared.settings import Settings
@@ -25,7 +26,10 @@ CONTENT = b"%PDF-1.7 the quarterly numbers\n" * 100
 @pytest.fixture
 def settings(redis_url: str, key_prefix: str, tmp_path: Path) -> Settings:
     return Settings(
-        redis_url=redis_url, key_prefix=key_prefix, data_dir=tmp_path, argon2_profile="test"
+        redis=RedisEndpoint.from_url(redis_url),
+        key_prefix=key_prefix,
+        data_dir=tmp_path,
+        argon2_profile="test",
     )
 
 

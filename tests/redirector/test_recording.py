@@ -14,6 +14,7 @@ from redirector.recording import (
     totals_field,
     visitor_of,
 )
+from shared.endpoint import RedisEndpoint
 from shared.keys import Keys
 from shared.scripts import ResolveMode, ResolveStatus
 from shared.settings import Settings
@@ -97,7 +98,7 @@ def test_service_totals_are_summed_and_written_once_a_tick(
     key = keys.totals("2026-02-16")
 
     async def scenario() -> None:
-        client = connect(Settings(redis_url=redis_url))
+        client = connect(Settings(redis=RedisEndpoint.from_url(redis_url)))
         totals = ServiceTotals(client, DayKeys(keys, clock=lambda: NOON), timeout=5)
         try:
             for field in ("n", "n", "v", "g", "n"):
@@ -115,7 +116,7 @@ def test_service_totals_are_summed_and_written_once_a_tick(
 
 def test_a_failed_totals_write_is_logged_not_raised(caplog: pytest.LogCaptureFixture) -> None:
     async def scenario() -> None:
-        client = connect(Settings(redis_url="redis://127.0.0.1:1/0"))
+        client = connect(Settings(redis=RedisEndpoint.from_url("redis://127.0.0.1:1/0")))
         totals = ServiceTotals(client, DayKeys(Keys("p"), clock=lambda: NOON), timeout=2)
         try:
             totals.add("n")

@@ -13,6 +13,7 @@ from starlette.testclient import TestClient
 from admin_api.app import create_app as create_admin
 from devtools.redis_server import free_port
 from redirector.app import create_app as create_redirector
+from shared.endpoint import RedisEndpoint
 from shared.settings import Settings
 
 SERVICES = [
@@ -43,7 +44,7 @@ def test_readyz_answers_503_at_once_while_redis_is_down(
     # within REFUSED_SECONDS (thousands of times what a refusal takes) came from the refusal.
     settings = dataclasses.replace(
         app_settings,
-        redis_url=f"redis://127.0.0.1:{free_port()}/0",
+        redis=RedisEndpoint.from_url(f"redis://127.0.0.1:{free_port()}/0"),
         redis_timeout_ms=60_000,
     )
 
@@ -75,7 +76,9 @@ def test_metrics_are_prometheus_text(app_settings: Settings, create_app: AppFact
 
 
 def test_storage_failures_are_counted_by_kind_on_both_services(app_settings: Settings) -> None:
-    down = dataclasses.replace(app_settings, redis_url=f"redis://127.0.0.1:{free_port()}/0")
+    down = dataclasses.replace(
+        app_settings, redis=RedisEndpoint.from_url(f"redis://127.0.0.1:{free_port()}/0")
+    )
     auth = {"Authorization": f"Bearer {app_settings.admin_key}"}
 
     with TestClient(create_admin(down)) as admin:

@@ -17,6 +17,7 @@ import redis.asyncio
 from redis.typing import EncodableT, FieldT
 
 from devtools.redis_server import RedisServer
+from shared.endpoint import RedisEndpoint
 from shared.keys import Keys
 from shared.models import Field
 from shared.scripts import ResolveMode, ResolveStatus, ScriptClient, ScriptRunner, load_scripts
@@ -39,7 +40,9 @@ class PooledRunner:
     """shared.store.connect() and ScriptRunner, as the admin API uses them."""
 
     def __init__(self, url: str, timeout_ms: int) -> None:
-        self.client = connect(Settings(redis_url=url, redis_timeout_ms=timeout_ms))
+        self.client = connect(
+            Settings(redis=RedisEndpoint.from_url(url), redis_timeout_ms=timeout_ms)
+        )
         self.runner = ScriptRunner(self.client, load_scripts())
 
     def run(self, name: str, keys: Sequence[Any], args: Sequence[Any]) -> Awaitable[Any]:
@@ -51,7 +54,9 @@ class PooledRunner:
 
 def pipelined_runner(url: str, timeout_ms: int) -> Runner:
     pipeline = pytest.importorskip("redirector.pipeline")
-    runner: Runner = pipeline.ScriptPipeline(url, load_scripts(), timeout=timeout_ms / 1000)
+    runner: Runner = pipeline.ScriptPipeline(
+        RedisEndpoint.from_url(url), load_scripts(), timeout=timeout_ms / 1000
+    )
     return runner
 
 

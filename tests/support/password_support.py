@@ -17,6 +17,7 @@ from redis.typing import EncodableT, FieldT
 from starlette.applications import Starlette
 
 from redirector.app import create_app
+from shared.endpoint import RedisEndpoint
 from shared.keys import Keys
 from shared.settings import Settings
 from tests.support.raw import raw_hash
@@ -35,7 +36,7 @@ def run(coroutine: Coroutine[Any, Any, T]) -> T:
 
 def settings_for(redis_url: str, key_prefix: str, tmp_path: Path, **overrides: Any) -> Settings:
     values: dict[str, Any] = {
-        "redis_url": redis_url,
+        "redis": RedisEndpoint.from_url(redis_url),
         "key_prefix": key_prefix,
         "argon2_profile": "test",
         "data_dir": tmp_path,
