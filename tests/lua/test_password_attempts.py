@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 import redis
+from redis.typing import EncodableT, FieldT
 
 from shared.keys import Keys
 from shared.scripts import AttemptStatus, load_scripts
@@ -247,8 +248,13 @@ def test_an_unreadable_entry_counts_as_empty(
 def test_a_full_failures_hash_drops_ended_entries_before_a_new_client_joins(
     lua: Lua, counters: list[str], redis_sync: redis.Redis
 ) -> None:
-    live = {f"10.0.{n // 256}.{n % 256}": f"1 {NOW + 60_000 + n}" for n in range(MAX_CLIENTS - 2)}
-    ended = {"192.0.2.1": f"1 {NOW - 1}", "192.0.2.2": f"{CLIENT_LIMIT} {NOW}"}
+    live: dict[FieldT, EncodableT] = {
+        f"10.0.{n // 256}.{n % 256}": f"1 {NOW + 60_000 + n}" for n in range(MAX_CLIENTS - 2)
+    }
+    ended: dict[FieldT, EncodableT] = {
+        "192.0.2.1": f"1 {NOW - 1}",
+        "192.0.2.2": f"{CLIENT_LIMIT} {NOW}",
+    }
     redis_sync.hset(counters[0], mapping={**live, **ended})
 
     lua("begin_password_attempt", counters, begin_at(NOW))
@@ -263,7 +269,9 @@ def test_a_full_failures_hash_drops_ended_entries_before_a_new_client_joins(
 def test_a_full_failures_hash_of_live_entries_drops_the_one_that_ends_first(
     lua: Lua, counters: list[str], redis_sync: redis.Redis
 ) -> None:
-    live = {f"10.0.{n // 256}.{n % 256}": f"1 {NOW + 60_000 + n}" for n in range(MAX_CLIENTS)}
+    live: dict[FieldT, EncodableT] = {
+        f"10.0.{n // 256}.{n % 256}": f"1 {NOW + 60_000 + n}" for n in range(MAX_CLIENTS)
+    }
     redis_sync.hset(counters[0], mapping=live)
 
     lua("begin_password_attempt", counters, begin_at(NOW))
@@ -280,7 +288,9 @@ def test_a_full_failures_hash_of_live_entries_drops_the_one_that_ends_first(
 def test_a_full_running_hash_drops_ended_holds_before_a_new_client_joins(
     lua: Lua, counters: list[str], redis_sync: redis.Redis
 ) -> None:
-    live = {f"10.0.{n // 256}.{n % 256}": f"1 {NOW + 1_000 + n}" for n in range(MAX_CLIENTS - 1)}
+    live: dict[FieldT, EncodableT] = {
+        f"10.0.{n // 256}.{n % 256}": f"1 {NOW + 1_000 + n}" for n in range(MAX_CLIENTS - 1)
+    }
     redis_sync.hset(counters[2], mapping={**live, "192.0.2.1": f"1 {NOW}"})
 
     reply = lua("begin_password_attempt", counters, begin_at(NOW))
