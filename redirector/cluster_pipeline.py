@@ -32,7 +32,8 @@ from redis.exceptions import (
     SlotNotCoveredError,
 )
 
-from redirector.pipeline import MAX_PENDING, MAX_WRITE_BATCH, Call, Endpoint, ScriptPipeline
+from redirector.pipeline import MAX_PENDING, MAX_WRITE_BATCH, Call, ScriptPipeline
+from shared.endpoint import RedisEndpoint
 from shared.scripts import Script
 from shared.store import REDIS_UNAVAILABLE
 
@@ -50,7 +51,7 @@ class ClusterPipeline:
     def __init__(
         self,
         cluster: RedisCluster,
-        url: str,
+        endpoint: RedisEndpoint,
         scripts: dict[str, Script],
         *,
         timeout: float,
@@ -59,8 +60,8 @@ class ClusterPipeline:
         on_batch: Callable[[int], None] | None = None,
     ) -> None:
         self.cluster = cluster  # redis-py's client: its node manager reads the slot map
-        # Credentials and TLS from the URL; host and port from the map. A cluster has one db.
-        self.endpoint = dataclasses.replace(Endpoint.from_url(url), db=0)
+        # Credentials and TLS from settings.redis; host and port from the map. One db: 0.
+        self.endpoint = dataclasses.replace(endpoint, db=0)
         self.scripts = scripts
         self.timeout = timeout
         self.max_batch = max_batch

@@ -7,12 +7,14 @@ import shutil
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from shared.logs import log_config
 from shared.settings import Settings, SettingsError
 
 # prometheus-client's own variable; read when a worker first imports it, so this module never
-# imports it: with one worker, uvicorn runs the app in this very process.
+# imports it: with one worker, uvicorn runs the app in this very process (shared.metrics names
+# it too).
 MULTIPROC_DIR = "PROMETHEUS_MULTIPROC_DIR"
 
 
@@ -37,7 +39,7 @@ def serve(app_factory: str, port_of: str) -> None:
 
     try:
         settings = Settings.from_env()
-        settings.require_redis_url()
+        settings.require_redis()
     except SettingsError as exc:
         print(f"securelink: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
@@ -60,10 +62,10 @@ def serve(app_factory: str, port_of: str) -> None:
 
 
 def _uvicorn(app_factory: str, settings: Settings, port: int) -> None:
+    """One worker: uvicorn.run, in this process. More: uvicorn's supervisor, ours by a hook."""
     import uvicorn
 
-    uvicorn.run(
-        app_factory,
+    options: dict[str, Any] = dict(
         factory=True,
         host=settings.host,
         port=port,
@@ -84,6 +86,15 @@ def _uvicorn(app_factory: str, settings: Settings, port: int) -> None:
         # client never reuses a connection the server is closing at that very moment.
         timeout_keep_alive=65,
     )
+    if settings.workers == 1:
+        uvicorn.run(app_factory, **options)
+        return
+    from shared.workers import Supervisor
+
+    # What uvicorn.run does with several workers, with the supervisor that marks a dead
+    # worker dead in the metrics.
+    config = uvicorn.Config(app_factory, **options)
+    Supervisor(config, sockets=[config.bind_socket()]).run()
 
 
 def _granian(app_factory: str, settings: Settings, port: int) -> None:

@@ -13,6 +13,7 @@ from redis.crc import key_slot
 from devtools.redis_cluster import RedisClusterServers
 from devtools.redis_server import free_port
 from redirector.cluster_pipeline import ClusterPipeline
+from shared.endpoint import RedisEndpoint
 from shared.keys import Keys
 from shared.scripts import ResolveMode, ResolveStatus, load_scripts
 from shared.settings import Settings
@@ -24,11 +25,11 @@ NOT_FOUND = [int(ResolveStatus.NOT_FOUND)]
 def _with_pipeline(
     cluster: RedisClusterServers, body: Callable[[ClusterPipeline, Keys], Awaitable[Any]]
 ) -> Any:
-    settings = Settings(redis_url=cluster.url, redis_cluster=True)
+    settings = Settings(redis=RedisEndpoint.from_url(cluster.url), redis_cluster=True)
 
     async def run() -> Any:
         client = connect(settings)
-        pipeline = ClusterPipeline(client, cluster.url, load_scripts(), timeout=5)
+        pipeline = ClusterPipeline(client, settings.require_redis(), load_scripts(), timeout=5)
         try:
             await pipeline.start()
             return await body(pipeline, Keys("t" + uuid.uuid4().hex[:12]))

@@ -27,6 +27,7 @@ from devtools.redis_cluster import RedisClusterServers
 from devtools.redis_server import RedisServer
 from shared.keys import Keys
 from tests.support.stacks import Stack, StackLauncher
+from tests.support.waiting import wait_until
 
 MAX_VIEWS = 1000  # the steady load's links: never exhausted during the test
 LIMITS = (5, 20)  # the raced links' maxViews
@@ -105,13 +106,13 @@ async def _until_replicated(primary: RedisServer, replica: RedisServer) -> None:
 
 def _views(stack: Stack, code: str) -> int:
     """The link's views through the admin API, which may meet the dead node once (a 503)."""
-    deadline = time.monotonic() + FAILOVER_DEADLINE_SECONDS
-    while True:
+
+    def answered() -> httpx.Response | None:
         answer = stack.admin("GET", f"/api/v1/links/{code}")
-        if answer.status_code != 503 or time.monotonic() > deadline:
-            break
-        time.sleep(0.2)
-    assert answer.status_code == 200, answer.text
+        return None if answer.status_code == 503 else answer
+
+    answer = wait_until(answered, timeout=FAILOVER_DEADLINE_SECONDS)
+    assert answer is not None and answer.status_code == 200, answer
     views: int = answer.json()["views"]
     return views
 
@@ -215,6 +216,7 @@ def test_a_killed_primary_fails_over_and_its_links_come_back(tmp_path: Path) -> 
                 else:
                     assert set(seen[code]) <= {302, 503}, (code, seen[code])
                     assert seen[code][302] > 0
+
             # The admin API asked nothing meanwhile: its first call may meet the dead node (a 503,
             # which makes redis-py read the map again); within seconds it reads the links again.
             for code, dead in on_victim.items():

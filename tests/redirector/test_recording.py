@@ -16,6 +16,7 @@ from redirector.recording import (
     totals_field,
     visitor_of,
 )
+from shared.endpoint import RedisEndpoint
 from shared.keys import Keys
 from shared.scripts import ResolveMode, ResolveStatus, load_scripts
 from shared.settings import Settings
@@ -99,7 +100,7 @@ def test_service_totals_are_summed_and_written_once_a_tick(
     key = keys.totals("2026-02-16")
 
     async def scenario() -> None:
-        client = connect(Settings(redis_url=redis_url))
+        client = connect(Settings(redis=RedisEndpoint.from_url(redis_url)))
         totals = ServiceTotals(client, DayKeys(keys, clock=lambda: NOON), timeout=5)
         try:
             for field in ("n", "n", "v", "g", "n"):
@@ -124,7 +125,7 @@ def test_service_totals_join_the_script_pipelines_write(
     key = keys.totals("2026-02-16")
 
     async def scenario() -> tuple[list[Any], int]:
-        pipeline = ScriptPipeline(redis_url, load_scripts(), timeout=5)
+        pipeline = ScriptPipeline(RedisEndpoint.from_url(redis_url), load_scripts(), timeout=5)
         totals = ServiceTotals(None, DayKeys(keys, clock=lambda: NOON), timeout=5, scripts=pipeline)
         try:
             await asyncio.gather(  # connected, and both scripts in the server's cache
@@ -154,7 +155,7 @@ def test_service_totals_join_the_script_pipelines_write(
 
 def test_a_failed_totals_write_is_logged_not_raised(caplog: pytest.LogCaptureFixture) -> None:
     async def scenario() -> None:
-        client = connect(Settings(redis_url="redis://127.0.0.1:1/0"))
+        client = connect(Settings(redis=RedisEndpoint.from_url("redis://127.0.0.1:1/0")))
         totals = ServiceTotals(client, DayKeys(Keys("p"), clock=lambda: NOON), timeout=2)
         try:
             totals.add("n")

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from redis.exceptions import NoScriptError
 
+from shared.endpoint import RedisEndpoint
 from shared.scripts import SCRIPT_NAMES, ScriptError, ScriptRunner, load_scripts, script_dir
 from shared.settings import Settings
 
@@ -71,7 +72,7 @@ def test_service_with_an_empty_script_does_not_start(
     module = __import__(f"{service}.app", fromlist=["create_app"])
 
     with pytest.raises(ScriptError, match=r"create_link\.lua is empty"):
-        module.create_app(Settings(redis_url="redis://127.0.0.1:1/0"))
+        module.create_app(Settings(redis=RedisEndpoint.from_url("redis://127.0.0.1:1/0")))
 
 
 class _ForgetfulServer:
