@@ -48,46 +48,16 @@ local client = ARGV[1]
 local client_limit = tonumber(ARGV[2])
 local capacity, interval = tonumber(ARGV[3]), tonumber(ARGV[4])
 local hold_ms, window_s, max_fields = tonumber(ARGV[5]), ARGV[6], tonumber(ARGV[7])
-local now
-if ARGV[8] and ARGV[8] ~= '' then
-  now = tonumber(ARGV[8])
-else
-  local t = redis.call('TIME')
-  now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-end
+--- @include "client_entries"
+local now = clock_ms(ARGV[8])
 
--- An entry: count and end (ms); 0, 0 when absent, unreadable or ended.
-local function entry(value)
-  if not value then return 0, 0 end
-  local count, ends = string.match(value, '^(%d+) (%d+)$')
-  if not count or tonumber(ends) <= now then return 0, 0 end
-  return tonumber(count), tonumber(ends)
-end
-
--- Room for one more entry: drop ended ones, then (all live) the one that ends first.
-local function make_room(hash)
-  if redis.call('HLEN', hash) < max_fields then return end
-  local all = redis.call('HGETALL', hash)
-  local live, first, first_ends = 0, nil, nil
-  for i = 1, #all, 2 do
-    local count, ends = entry(all[i + 1])
-    if count == 0 then
-      redis.call('HDEL', hash, all[i])
-    else
-      live = live + 1
-      if not first_ends or ends < first_ends then first, first_ends = all[i], ends end
-    end
-  end
-  if live >= max_fields then redis.call('HDEL', hash, first) end
-end
-
-local mine, window_ends = entry(redis.call('HGET', failures, client))
+local mine, window_ends = entry(redis.call('HGET', failures, client), now)
 if mine >= client_limit then
   if redis.call('PTTL', failures) < 0 then redis.call('EXPIRE', failures, window_s) end
   return {1, window_ends - now}
 end
 
-local mine_running, _ = entry(redis.call('HGET', running, client))
+local mine_running, _ = entry(redis.call('HGET', running, client), now)
 if mine + mine_running >= client_limit then return {2, 0} end
 
 -- GCRA: `full` is when the bucket holds `capacity` tokens again; a token is free while
@@ -98,7 +68,7 @@ if full - now > burst then return {1, full - now - burst} end
 full = full + interval
 redis.call('SET', bucket, string.format('%d', full), 'PX', full - now)
 
-if redis.call('HEXISTS', running, client) == 0 then make_room(running) end
+if redis.call('HEXISTS', running, client) == 0 then make_room(running, max_fields, now) end
 redis.call('HSET', running, client, string.format('%d %d', mine_running + 1, now + hold_ms))
 redis.call('PEXPIRE', running, hold_ms)
 return {0, 0}

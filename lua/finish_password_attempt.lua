@@ -22,41 +22,11 @@ Returns this client's failures
 local failures, running = KEYS[1], KEYS[3]
 local client = ARGV[1]
 local window_s, max_fields = tonumber(ARGV[3]), tonumber(ARGV[4])
-local now
-if ARGV[5] and ARGV[5] ~= '' then
-  now = tonumber(ARGV[5])
-else
-  local t = redis.call('TIME')
-  now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-end
-
--- An entry: count and end (ms); 0, 0 when absent, unreadable or ended.
-local function entry(value)
-  if not value then return 0, 0 end
-  local count, ends = string.match(value, '^(%d+) (%d+)$')
-  if not count or tonumber(ends) <= now then return 0, 0 end
-  return tonumber(count), tonumber(ends)
-end
-
--- Room for one more entry: drop ended ones, then (all live) the one that ends first.
-local function make_room(hash)
-  if redis.call('HLEN', hash) < max_fields then return end
-  local all = redis.call('HGETALL', hash)
-  local live, first, first_ends = 0, nil, nil
-  for i = 1, #all, 2 do
-    local count, ends = entry(all[i + 1])
-    if count == 0 then
-      redis.call('HDEL', hash, all[i])
-    else
-      live = live + 1
-      if not first_ends or ends < first_ends then first, first_ends = all[i], ends end
-    end
-  end
-  if live >= max_fields then redis.call('HDEL', hash, first) end
-end
+--- @include "client_entries"
+local now = clock_ms(ARGV[5])
 
 -- Free the place; an ended hold (its process was slow or died) is gone already.
-local mine_running, hold_ends = entry(redis.call('HGET', running, client))
+local mine_running, hold_ends = entry(redis.call('HGET', running, client), now)
 if mine_running > 1 then
   redis.call('HSET', running, client, string.format('%d %d', mine_running - 1, hold_ends))
 else
@@ -68,11 +38,11 @@ if ARGV[2] ~= '1' then
   return 0
 end
 
-local mine, window_ends = entry(redis.call('HGET', failures, client))
+local mine, window_ends = entry(redis.call('HGET', failures, client), now)
 if mine == 0 then
   -- First failure of a window.
   window_ends = now + window_s * 1000
-  if redis.call('HEXISTS', failures, client) == 0 then make_room(failures) end
+  if redis.call('HEXISTS', failures, client) == 0 then make_room(failures, max_fields, now) end
 end
 mine = mine + 1
 redis.call('HSET', failures, client, string.format('%d %d', mine, window_ends))
