@@ -5,17 +5,16 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
+from devtools.processes import ROOT, Process, StartError, wait_until_ready
+
 BENCH = ROOT / "bench"
 START_TIMEOUT_SECONDS = 20.0
 
@@ -48,7 +47,7 @@ class Service:
     log_dir: Path
     env: dict[str, str] = field(default_factory=dict)
     ready_path: str = "/-/healthz"
-    process: subprocess.Popen[bytes] | None = None
+    process: Process | None = None
 
     @property
     def url(self) -> str:
@@ -59,43 +58,30 @@ class Service:
         return self.log_dir / f"{self.name}.log"
 
     def start(self) -> Service:
-        env = {**os.environ, **self.env}
-        with self.log_path.open("wb") as log:
-            self.process = subprocess.Popen(
-                self.argv,
-                cwd=ROOT,
-                env=env,
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
+        # Its own session: stop() signals the whole group, uvicorn workers included.
+        self.process = Process(
+            name=self.name,
+            argv=self.argv,
+            env={**os.environ, **self.env},
+            log_path=self.log_path,
+            own_session=True,
+        ).start()
+        try:
+            wait_until_ready(
+                [(self.process, self.url + self.ready_path)], timeout=START_TIMEOUT_SECONDS
             )
-        deadline = time.monotonic() + START_TIMEOUT_SECONDS
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                break
-            try:
-                if http_get(self.url + self.ready_path, timeout=0.5)[0] == 200:
-                    return self
-            except OSError:
-                pass
-            time.sleep(0.1)
-        self.stop()
-        tail = self.log_path.read_text(errors="replace")[-3000:]
-        raise BenchError(f"{self.name} did not start; its log ({self.log_path}):\n{tail}")
+        except StartError:
+            tail = self.process.tail()
+            self.stop()
+            raise BenchError(
+                f"{self.name} did not start; its log ({self.log_path}):\n{tail}"
+            ) from None
+        return self
 
     def stop(self) -> None:
-        """SIGTERM to the process group we started (uvicorn workers included), then SIGKILL."""
-        process = self.process
-        if process is None:
-            return
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGTERM)
-            try:
-                process.wait(10)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait()
+        """SIGTERM to the process group we started, then SIGKILL after 10 s."""
+        if self.process is not None:
+            self.process.stop()
         self.process = None
 
     def __enter__(self) -> Service:

@@ -59,6 +59,7 @@ VISITOR_HEADERS = {
     ),
     "BENCH_REFERER": "https://news.example/2026/12/01/an-article?utm_source=feed",
 }
+CREATION_ROUNDS = 3  # at least this many alternating rounds of single against batch creation
 STATS_ROUNDS = 5  # at least this many alternating rounds for the stats on/off ratio
 BARE = "bare Starlette 302, no Redis"
 NODE = "Node anchor (node:http + ioredis, same script)"
@@ -244,20 +245,45 @@ class Bench:
             timeout=10,
         )
 
-    def batch_rate(self) -> WrkResult:
-        """POST /api/v1/links/batch with 1000 links a request, 16 clients: requests, not links."""
-        assert self.admin is not None
+    def settle(self) -> int:
+        """Wait for the admin API to finish what wrk left in flight; the listing's size then.
+
+        A batch still running when the next run starts would take its time from that run. The
+        listing stops growing when the last of its links is written.
+        """
+        assert self.redis is not None
+        index = f"{PREFIX}:index"
+        deadline = time.monotonic() + 120
+        before = -1
+        while time.monotonic() < deadline:
+            now = int(self.redis.xlen(index))
+            if now == before:
+                return now
+            before = now
+            time.sleep(0.5)
+        raise BenchError("the admin API was still creating links 120 s after its last run")
+
+    def links_per_second(self, batch: bool) -> float:
+        """Links written while 16 wrk clients create one a request, or in batches of BATCH."""
+        assert self.admin is not None and self.redis is not None
+        if batch:
+            url = self.admin.url + "/api/v1/links/batch"
+            body = json.dumps({"links": [{"targetUrl": TARGET}] * BATCH})
+        else:
+            url = self.admin.url + "/api/v1/links"
+            body = json.dumps({"targetUrl": TARGET})
         env = {
             "BENCH_METHOD": "POST",
-            "BENCH_BODY": json.dumps({"links": [{"targetUrl": TARGET}] * BATCH}),
+            "BENCH_BODY": body,
             "BENCH_AUTH": self.auth["Authorization"],
             "BENCH_CONTENT_TYPE": "application/json",
         }
-        url = self.admin.url + "/api/v1/links/batch"
-        # A batch takes about 0.1 s alone, so 16 at once need seconds of their own to finish.
-        wrk(url, env, connections=16, seconds=2, timeout=30)
         seconds = max(self.profile.seconds, 5)
-        return wrk(url, env, connections=16, seconds=seconds, timeout=30)
+        before = self.settle()
+        started = time.monotonic()
+        wrk(url, env, connections=16, seconds=seconds, timeout=30)
+        elapsed = time.monotonic() - started
+        return (int(self.redis.xlen(f"{PREFIX}:index")) - before) / elapsed
 
     def memory_per_link(self) -> tuple[int, float, int]:
         """(links, used_memory delta per link, MEMORY USAGE of one link hash), bytes."""
@@ -327,6 +353,9 @@ def main(argv: list[str] | None = None) -> int:
         "--stats-only", action="store_true", help="only the cost of recording stats"
     )
     parser.add_argument(
+        "--creation-only", action="store_true", help="only batch against single creation"
+    )
+    parser.add_argument(
         "--cluster", action="store_true", help="only the redirector on a 3-primary cluster"
     )
     args = parser.parse_args(argv)
@@ -351,6 +380,8 @@ def main(argv: list[str] | None = None) -> int:
                 bench.admin = admin
                 if args.stats_only:
                     report_stats_cost(bench)
+                elif args.creation_only:
+                    report_creation(bench)
                 elif args.cluster:
                     report_cluster(bench)
                 else:
@@ -363,8 +394,8 @@ def report_cluster(bench: Bench) -> None:
     """The redirector on a 3-primary cluster against the same redirector on one Redis.
 
     Same run, alternating rounds, the same links (copied key by key from the single server into
-    the cluster), codes drawn at random. The views cannot be summed in one script across slots,
-    so this race does not check exactness (tests/cluster does).
+    the cluster), codes drawn at random. Each run checks exactness on its own store: on the
+    cluster, the views are summed from pipelined HGETs on each primary.
     """
     profile = bench.profile
     assert bench.redis is not None
@@ -372,7 +403,7 @@ def report_cluster(bench: Bench) -> None:
     codes = [line for line in codes_file.read_text().split() if line]
     with RedisClusterServers(data_dir=bench.work / "cluster") as cluster:
         target = redis.RedisCluster.from_url(cluster.url)
-        pipe = target.pipeline(transaction=False)
+        pipe = target.pipeline(transaction=False)  # type: ignore[no-untyped-call]
         for code in codes:
             key = f"{PREFIX}:link:{{{code}}}"
             pipe.hset(key, mapping=bench.redis.hgetall(key))
@@ -386,15 +417,15 @@ def report_cluster(bench: Bench) -> None:
             SECURELINK_REDIS_CLUSTER="1",
         )
         contenders = [
-            dataclasses.replace(single, counts_views=False),
-            dataclasses.replace(on_cluster, counts_views=False),
+            single,
+            dataclasses.replace(on_cluster, views=cluster_views_of(cluster, codes)),
         ]
         scenario = Scenario(f"{len(codes):,} links at random", "/", "random.lua",
                             {"BENCH_CODES": str(codes_file)})  # fmt: skip
         try:
             for contender in contenders:
                 contender.service.start()
-            race(contenders, scenario, lambda: 0, rounds=profile.rounds,
+            race(contenders, scenario, bench.views_of(codes), rounds=profile.rounds,
                  seconds=profile.seconds, warmup=profile.warmup,
                  connections=profile.connections)  # fmt: skip
             print(f"\n### {scenario.name}\n", flush=True)
@@ -408,6 +439,65 @@ def report_cluster(bench: Bench) -> None:
         finally:
             for contender in contenders:
                 contender.service.stop()
+
+
+def cluster_views_of(cluster: RedisClusterServers, codes: list[str]) -> Callable[[], int]:
+    """The views of all these links on the cluster: HGETs pipelined to each key's primary.
+
+    The slot map is read once: the benchmark moves no slot while it runs.
+    """
+    client = redis.RedisCluster.from_url(cluster.url)
+    by_node: dict[tuple[str, int], list[str]] = {}
+    try:
+        for code in codes:
+            key = f"{PREFIX}:link:{{{code}}}"
+            node = client.get_node_from_key(key)  # type: ignore[no-untyped-call]
+            by_node.setdefault((node.host, int(node.port)), []).append(key)
+    finally:
+        client.close()
+
+    def views() -> int:
+        total = 0
+        for (host, port), keys in by_node.items():
+            with redis.Redis(host=host, port=port) as node:
+                pipe = node.pipeline(transaction=False)
+                for key in keys:
+                    pipe.hget(key, "v")
+                total += sum(int(value or 0) for value in pipe.execute())
+        return total
+
+    return views
+
+
+def report_creation(bench: Bench, table: bool = False) -> None:
+    """Batches of BATCH against one link a request, 16 clients each, in alternating rounds.
+
+    Both create links without a password, so the ratio is the batch route's pipelining alone.
+    Links per second are counted in Redis (the listing index grows by one a link) over each
+    run's window, so a batch still in flight when wrk stops counts the links it wrote, no more;
+    each run starts once the last one's leftovers are written. A round is one run of each, and
+    the ratio is the median of the rounds' ratios.
+    """
+    single_rates, batch_rates = [], []
+    for _ in range(max(bench.profile.rounds, CREATION_ROUNDS)):
+        single_rates.append(bench.links_per_second(batch=False))
+        batch_rates.append(bench.links_per_second(batch=True))
+    per_round = [batch / single if single else 0.0
+                 for single, batch in zip(single_rates, batch_rates, strict=True)]  # fmt: skip
+    rates = ", ".join(f"{single:,.0f}/s vs {batch:,.0f}/s"
+                      for single, batch in zip(single_rates, batch_rates, strict=True))  # fmt: skip
+    line = ratio_line(f"Batches of {BATCH} / one a request, links per second, 16 clients",
+                      per_round)  # fmt: skip
+    if table:
+        print(
+            "| links created per second, no password, 16 clients, by round: one a request vs "
+            f"batches of {BATCH} | {rates} |",
+            flush=True,
+        )
+        bench.notes.append(line)
+        return
+    print(f"\n### link creation, no password, by round: one a request vs batches ({rates})\n")
+    print(line, flush=True)
 
 
 def report_stats_cost(bench: Bench) -> None:
@@ -534,30 +624,23 @@ def report(bench: Bench, table_only: bool) -> None:
         f"p50 {redirects.p50_ms:.2f} ms, p99 {redirects.p99_ms:.2f} ms (alone: p99 "
         f"{plain.p99_ms:.2f} ms); {verifying.rate:,.1f} verifications/s |"
     )
-    rates = {}
-    for with_password in (False, True):
-        result = rates[with_password] = bench.creation_rate(with_password)
-        label = "with password (Argon2id, owasp profile)" if with_password else "no password"
-        failed = result.errors["status"] + result.socket_errors
-        print(
-            f"| links created per second, one a request, {label} | {result.rate:,.0f}/s "
-            f"(p99 {result.p99_ms:.1f} ms{f', {failed} failed' if failed else ''}) |",
-            flush=True,
-        )
-    batch = bench.batch_rate()
-    batch_links = batch.rate * BATCH
-    failed = batch.errors["status"] + batch.socket_errors
+    with_password = bench.creation_rate(with_password=True)
+    failed = with_password.errors["status"] + with_password.socket_errors
     print(
-        f"| links created per second, batches of {BATCH}, no password, 16 clients | "
-        f"{batch_links:,.0f}/s: {batch_links / rates[False].rate:.1f}x one a request "
-        f"(p99 {batch.p99_ms:.0f} ms a batch{f', {failed} failed' if failed else ''}) |",
+        "| links created per second, one a request, with password (Argon2id, owasp profile) | "
+        f"{with_password.rate:,.0f}/s (p99 {with_password.p99_ms:.1f} ms"
+        f"{f', {failed} failed' if failed else ''}) |",
         flush=True,
     )
+    report_creation(bench, table=True)
     links, delta, one = bench.memory_per_link()
     print(
         f"| Redis memory per link, {links:,} links, 40-character URL | used_memory delta "
         f"{delta:,.0f} B/link; MEMORY USAGE of one link hash {one} B |"
     )
+    print()
+    for note in bench.notes:
+        print(note, flush=True)
 
 
 if __name__ == "__main__":

@@ -14,7 +14,6 @@ import asyncio
 import os
 import random
 import secrets
-import subprocess
 import sys
 import tempfile
 import time
@@ -27,9 +26,9 @@ from pathlib import Path
 
 import httpx
 
+from devtools.processes import NotReady, Process, ProcessExited, stop_all, wait_until_ready
 from devtools.redis_server import RedisServer, free_port
 
-ROOT = Path(__file__).resolve().parent.parent
 START_TIMEOUT_SECONDS = 30.0
 REQUEST_TIMEOUT_SECONDS = 10.0
 KEEPALIVE_SECONDS = 2.0
@@ -246,61 +245,45 @@ def stack(args: argparse.Namespace, workdir: Path) -> Iterator[tuple[str, str, s
         SECURELINK_ARGON2_PROFILE=args.argon2_profile,
         PYTHONUNBUFFERED="1",
     )
-    processes: list[tuple[str, subprocess.Popen[bytes], Path]] = []
+    processes = [
+        Process(
+            name=module,
+            argv=[sys.executable, "-m", module],
+            env=env,
+            log_path=workdir / f"{module}.log",
+        )
+        for module in ("admin_api", "redirector")
+    ]
     try:
-        for module in ("admin_api", "redirector"):
-            log = workdir / f"{module}.log"
-            with log.open("wb") as output:
-                process = subprocess.Popen(
-                    [sys.executable, "-m", module],
-                    env=env,
-                    cwd=ROOT,
-                    stdin=subprocess.DEVNULL,
-                    stdout=output,
-                    stderr=subprocess.STDOUT,
-                )
-            processes.append((module, process, log))
+        for process in processes:
+            process.start()
         urls = (f"http://127.0.0.1:{admin_port}", f"http://127.0.0.1:{redirector_port}")
         _wait_healthy(urls, processes)
         yield urls[0], urls[1], admin_key
     finally:
-        for _, process, _ in processes:
-            process.terminate()
-        for module, process, log in processes:
-            try:
-                process.wait(10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-            errors = [
-                line for line in log.read_text(errors="replace").splitlines() if "ERROR" in line
-            ]
+        stop_all(processes)
+        for process in processes:
+            errors = [line for line in process.output().splitlines() if "ERROR" in line]
             if errors:
-                print(f"{module} logged {len(errors)} errors, e.g. {errors[0]}", file=sys.stderr)
+                print(
+                    f"{process.name} logged {len(errors)} errors, e.g. {errors[0]}", file=sys.stderr
+                )
         if server is not None:
             server.stop()
 
 
-def _wait_healthy(
-    urls: Sequence[str], processes: Sequence[tuple[str, subprocess.Popen[bytes], Path]]
-) -> None:
-    deadline = time.monotonic() + START_TIMEOUT_SECONDS
-    waiting = list(urls)
-    while waiting:
-        for module, process, log in processes:
-            if process.poll() is not None:
-                raise SystemExit(f"soak: {module} exited at start:\n{log.read_text()[-2000:]}")
-        waiting = [url for url in waiting if not _healthy(url)]
-        if waiting and time.monotonic() > deadline:
-            raise SystemExit(f"soak: {', '.join(waiting)} did not become ready")
-        time.sleep(0.1)
-
-
-def _healthy(url: str) -> bool:
+def _wait_healthy(urls: Sequence[str], processes: Sequence[Process]) -> None:
+    targets = [(process, f"{url}/-/readyz") for process, url in zip(processes, urls, strict=True)]
     try:
-        return httpx.get(f"{url}/-/readyz", timeout=1).status_code == 200
-    except httpx.HTTPError:
-        return False
+        wait_until_ready(targets, timeout=START_TIMEOUT_SECONDS)
+    except ProcessExited as exited:
+        log = exited.process.tail(2000)
+        raise SystemExit(f"soak: {exited.process.name} exited at start:\n{log}") from None
+    except NotReady as late:
+        waiting = [
+            url for process, url in zip(processes, urls, strict=True) if process in late.waiting
+        ]
+        raise SystemExit(f"soak: {', '.join(waiting)} did not become ready") from None
 
 
 async def run_soak(

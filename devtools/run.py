@@ -7,22 +7,18 @@ import secrets
 import shlex
 import signal
 import socket
-import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 from dataclasses import dataclass
-from pathlib import Path
 from types import FrameType
 
+from devtools.processes import NotReady, Process, ProcessExited, stop_all, wait_until_ready
 from devtools.redis_server import RedisServer, ServerStartError
 from shared.settings import Settings, SettingsError
 
 EMBEDDED_PORT_VARIABLE = "SECURELINK_EMBEDDED_REDIS_PORT"
 READY_TIMEOUT_SECONDS = 60.0
 STOP_TIMEOUT_SECONDS = 10.0
-ROOT = Path(__file__).resolve().parent.parent
 
 
 class Stop(Exception):
@@ -40,18 +36,15 @@ class Service:
     module: str
     port_variable: str
     port: int
-    process: subprocess.Popen[bytes] | None = None
+    process: Process | None = None
 
     def start(self, env: dict[str, str]) -> None:
         # A session of its own: Ctrl-C reaches only this supervisor, which stops the
-        # services in order (each gets one SIGTERM, not a SIGINT and then a SIGTERM).
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", self.module],
-            env=env,
-            cwd=ROOT,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,
-        )
+        # services in order (each gets one SIGTERM, not a SIGINT and then a SIGTERM). Their
+        # output goes to the terminal, as ours does.
+        self.process = Process(
+            name=self.name, argv=[sys.executable, "-m", self.module], env=env, own_session=True
+        ).start()
 
     def check_port_free(self, host: str) -> None:
         """Fail before starting anything if another process holds the port."""
@@ -65,14 +58,10 @@ class Service:
                 raise Stop(1, message) from None
 
     def exit_status(self) -> int | None:
-        return None if self.process is None else self.process.poll()
+        return None if self.process is None else self.process.exit_status()
 
-    def answers_health(self, host: str) -> bool:
-        try:
-            with urllib.request.urlopen(f"http://{host}:{self.port}/-/healthz", timeout=1) as r:
-                return int(r.status) == 200
-        except (OSError, urllib.error.URLError):
-            return False
+    def health_url(self, host: str) -> str:
+        return f"http://{host}:{self.port}/-/healthz"
 
 
 def _connect_host(bind_host: str) -> str:
@@ -92,19 +81,7 @@ def _embedded_port() -> int | None:
 
 
 def _stop_services(services: list[Service]) -> None:
-    running = [s.process for s in services if s.process is not None and s.process.poll() is None]
-    for process in running:
-        process.terminate()
-    deadline = time.monotonic() + STOP_TIMEOUT_SECONDS
-    for process in running:
-        try:
-            process.wait(max(0.1, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-    for service in services:
-        if service.process is not None:
-            service.process.wait()
+    stop_all([s.process for s in services if s.process is not None], STOP_TIMEOUT_SECONDS)
 
 
 def _check_alive(services: list[Service], stop_signals: list[int]) -> None:
@@ -118,15 +95,20 @@ def _check_alive(services: list[Service], stop_signals: list[int]) -> None:
 
 
 def _wait_until_healthy(services: list[Service], host: str, stop_signals: list[int]) -> None:
-    deadline = time.monotonic() + READY_TIMEOUT_SECONDS
-    waiting = list(services)
-    while waiting:
-        _check_alive(services, stop_signals)
-        waiting = [service for service in waiting if not service.answers_health(host)]
-        if waiting and time.monotonic() > deadline:
-            names = " and ".join(service.name for service in waiting)
-            raise Stop(1, f"error: {names} did not answer /-/healthz in time; stopping the rest")
-        time.sleep(0.1)
+    started = [(s.process, s.health_url(host)) for s in services if s.process is not None]
+    try:
+        wait_until_ready(
+            started,
+            timeout=READY_TIMEOUT_SECONDS,
+            check=lambda: _check_alive(services, stop_signals),
+        )
+    except ProcessExited as exited:
+        message = f"error: {exited.process.name} exited unexpectedly (status {exited.status})"
+        raise Stop(1, f"{message}; stopping") from None
+    except NotReady as late:
+        names = " and ".join(process.name for process in late.waiting)
+        message = f"error: {names} did not answer /-/healthz in time; stopping the rest"
+        raise Stop(1, message) from None
 
 
 def _banner(
@@ -189,7 +171,7 @@ def main() -> int:
     try:
         for service in services:
             service.check_port_free(settings.host)
-        if settings.redis_url is None:
+        if settings.redis is None:
             server = RedisServer(
                 port=embedded_port,
                 data_dir=settings.data_dir / "redis",

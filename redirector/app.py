@@ -83,7 +83,7 @@ def create_app(settings: Settings) -> Starlette:
         if settings.redis_cluster:
             resolving = ClusterPipeline(
                 redis,
-                settings.require_redis_url(),
+                settings.require_redis(),
                 scripts,
                 timeout=timeout,
                 on_batch=metrics.batch_sizes().observe,
@@ -91,7 +91,7 @@ def create_app(settings: Settings) -> Starlette:
             await resolving.start()
         else:
             resolving = ScriptPipeline(
-                settings.require_redis_url(),
+                settings.require_redis(),
                 scripts,
                 timeout=timeout,
                 on_batch=metrics.batch_sizes().observe,
@@ -102,7 +102,9 @@ def create_app(settings: Settings) -> Starlette:
         )
         totals = None
         if settings.record_stats:
-            totals = ServiceTotals(redis, days, timeout=settings.redis_timeout_ms / 1000)
+            totals = ServiceTotals(
+                redis, days, timeout=settings.redis_timeout_ms / 1000, scripts=resolving
+            )
         cluster_totals = totals if settings.redis_cluster else None
         found = Services(
             settings=settings,

@@ -13,12 +13,10 @@ one resend is after NOSCRIPT, which means the script did not run.
 from __future__ import annotations
 
 import asyncio
-import ssl
 from collections import deque
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
-from urllib.parse import parse_qs, unquote, urlsplit
 
 import hiredis
 from redis.exceptions import (
@@ -35,6 +33,7 @@ from redis.exceptions import (
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from shared.endpoint import RedisEndpoint
 from shared.scripts import Script
 
 MAX_WRITE_BATCH = 512  # commands in one write; the rest leave on the next loop tick
@@ -113,50 +112,15 @@ class _Waiter:
     future: asyncio.Future[Any]
 
 
-@dataclass(frozen=True)
-class Endpoint:
-    """Where and how to connect, read from a redis:// or rediss:// URL."""
-
-    host: str
-    port: int
-    db: int = 0
-    username: str | None = None
-    password: str | None = None
-    tls: ssl.SSLContext | None = field(default=None, compare=False)
-
-    @classmethod
-    def from_url(cls, url: str) -> Endpoint:
-        parts = urlsplit(url)
-        if parts.scheme not in ("redis", "rediss") or not parts.hostname:
-            raise ValueError(f"not a redis:// or rediss:// URL: {url!r}")
-        query = {name: values[-1] for name, values in parse_qs(parts.query).items()}
-        path = parts.path.strip("/")
-        db = int(path) if path else int(query.get("db", "0"))
-        tls = None
-        if parts.scheme == "rediss":
-            tls = ssl.create_default_context(cafile=query.get("ssl_ca_certs"))
-            if query.get("ssl_cert_reqs", "required").lower() == "none":
-                tls.check_hostname = False
-                tls.verify_mode = ssl.CERT_NONE
-            if "ssl_certfile" in query:
-                tls.load_cert_chain(query["ssl_certfile"], query.get("ssl_keyfile"))
-        return cls(
-            host=parts.hostname,
-            port=parts.port or 6379,
-            db=db,
-            username=unquote(parts.username) if parts.username else None,
-            password=unquote(parts.password) if parts.password is not None else None,
-            tls=tls,
-        )
-
-    def handshake(self) -> list[bytes]:
-        commands = []
-        if self.password is not None:
-            auth = (self.username, self.password) if self.username else (self.password,)
-            commands.append(pack("AUTH", *auth))
-        if self.db:
-            commands.append(pack("SELECT", self.db))
-        return commands
+def handshake(endpoint: RedisEndpoint) -> list[bytes]:
+    """The commands a new connection sends first: AUTH with the credentials, SELECT the db."""
+    commands = []
+    if endpoint.password is not None:
+        auth = (endpoint.username, endpoint.password) if endpoint.username else (endpoint.password,)
+        commands.append(pack("AUTH", *auth))
+    if endpoint.db:
+        commands.append(pack("SELECT", endpoint.db))
+    return commands
 
 
 class _Connection(asyncio.Protocol):
@@ -214,6 +178,7 @@ class _Connection(asyncio.Protocol):
             return
         if not waiter.future.done():
             waiter.future.set_exception(error)
+        self.owner.failed(error)
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.abort(RedisConnectionError("Connection to Redis lost; the command may have run"))
@@ -231,6 +196,7 @@ class _Connection(asyncio.Protocol):
                 future.set_exception(error)
                 future.exception()  # a caller that gave up must not leave it unretrieved
         self.owner.closed(self)
+        self.owner.failed(error)
 
 
 class ScriptPipeline:
@@ -238,7 +204,7 @@ class ScriptPipeline:
 
     def __init__(
         self,
-        url: str | Endpoint,
+        endpoint: RedisEndpoint,
         scripts: dict[str, Script],
         *,
         timeout: float,
@@ -246,7 +212,9 @@ class ScriptPipeline:
         max_pending: int = MAX_PENDING,
         on_batch: Callable[[int], None] | None = None,
     ) -> None:
-        self.endpoint = url if isinstance(url, Endpoint) else Endpoint.from_url(url)
+        self.endpoint = endpoint
+        # rediss://: the SSLContext every connection of this pipeline is opened with.
+        self.tls = endpoint.tls.context() if endpoint.tls is not None else None
         self.scripts = scripts
         self.timeout = timeout
         self.max_batch = max_batch
@@ -262,6 +230,9 @@ class ScriptPipeline:
         # Told a call answered by MOVED or ASK (a cluster's redirection); None on one server,
         # where such a reply is an ordinary error.
         self.redirect: Callable[[Call, str], None] | None = None
+        # Told each failure once, however many calls it failed: a lost or refused connection,
+        # a timeout, an error reply (a cluster reads its slot map again); None on one server.
+        self.on_failure: Callable[[BaseException], None] | None = None
 
     def pending(self) -> int:
         """Calls queued or in flight."""
@@ -359,12 +330,12 @@ class ScriptPipeline:
         try:
             async with asyncio.timeout(self.timeout):
                 await loop.create_connection(
-                    lambda: connection, endpoint.host, endpoint.port, ssl=endpoint.tls
+                    lambda: connection, endpoint.host, endpoint.port, ssl=self.tls
                 )
-                handshake = endpoint.handshake()
-                if handshake:
-                    waiters = [_Waiter(loop.create_future()) for _ in handshake]
-                    connection.write(b"".join(handshake), waiters)
+                commands = handshake(endpoint)
+                if commands:
+                    waiters = [_Waiter(loop.create_future()) for _ in commands]
+                    connection.write(b"".join(commands), waiters)
                     for waiter in waiters:
                         await waiter.future
         except (OSError, TimeoutError, RedisError) as exc:
@@ -389,6 +360,12 @@ class ScriptPipeline:
             if not future.done():
                 future.set_exception(error)
                 future.exception()
+        self.failed(error)
+
+    def failed(self, error: BaseException) -> None:
+        """A failure of this connection or of one call: told to `on_failure`, if any."""
+        if self.on_failure is not None:
+            self.on_failure(error)
 
     def _schedule_flush(self) -> None:
         if not self._flush_scheduled:

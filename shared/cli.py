@@ -13,7 +13,8 @@ from shared.logs import log_config
 from shared.settings import Settings, SettingsError
 
 # prometheus-client's own variable; read when a worker first imports it, so this module never
-# imports it: with one worker, uvicorn runs the app in this very process.
+# imports it: with one worker, uvicorn runs the app in this very process (shared.metrics names
+# it too).
 MULTIPROC_DIR = "PROMETHEUS_MULTIPROC_DIR"
 
 
@@ -38,7 +39,7 @@ def serve(app_factory: str, port_of: str) -> None:
 
     try:
         settings = Settings.from_env()
-        settings.require_redis_url()
+        settings.require_redis()
     except SettingsError as exc:
         print(f"securelink: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
@@ -87,9 +88,19 @@ def uvicorn_options(settings: Settings, port: int) -> dict[str, Any]:
 
 
 def _uvicorn(app_factory: str, settings: Settings, port: int) -> None:
+    """One worker: uvicorn.run, in this process. More: uvicorn's supervisor, ours by a hook."""
     import uvicorn
 
-    uvicorn.run(app_factory, factory=True, **uvicorn_options(settings, port))
+    options = uvicorn_options(settings, port)
+    if settings.workers == 1:
+        uvicorn.run(app_factory, factory=True, **options)
+        return
+    from shared.workers import Supervisor
+
+    # What uvicorn.run does with several workers, with the supervisor that marks a dead
+    # worker dead in the metrics.
+    config = uvicorn.Config(app_factory, factory=True, **options)
+    Supervisor(config, sockets=[config.bind_socket()]).run()
 
 
 def _granian(app_factory: str, settings: Settings, port: int) -> None:

@@ -10,6 +10,8 @@ from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
+from shared.endpoint import RedisEndpoint
+
 T = TypeVar("T")
 
 ARGON2_PROFILES = ("owasp", "rfc9106-low", "test")
@@ -21,7 +23,8 @@ class SettingsError(ValueError):
 
 @dataclass(frozen=True, kw_only=True)
 class Settings:
-    redis_url: str | None = None
+    # SECURELINK_REDIS_URL, parsed: what both redis-py and the redirector's pipelines connect to.
+    redis: RedisEndpoint | None = None
     redis_cluster: bool = False
     key_prefix: str = "sl"
     host: str = "127.0.0.1"
@@ -68,34 +71,20 @@ class Settings:
                 raise SettingsError(f"{name}: {exc} (got {raw!r})") from None
         return cls(**values)
 
-    def require_redis_url(self) -> str:
+    def require_redis(self) -> RedisEndpoint:
         """The services need a server; the embedded one is started only by scripts/run."""
-        if not self.redis_url:
+        if self.redis is None:
             raise SettingsError(
                 "SECURELINK_REDIS_URL is not set: point it at Redis or Valkey "
                 "(redis://host:6379/0), or start everything with ./scripts/run"
             )
-        return self.redis_url
+        return self.redis
 
 
 def _non_blank(raw: str) -> str:
     if not raw.strip():
         raise ValueError("must not be blank")
     return raw.strip()
-
-
-def _redis_url(raw: str) -> str:
-    parts = urlsplit(raw)
-    if parts.scheme not in ("redis", "rediss") or not parts.hostname:
-        raise ValueError("must be a redis:// or rediss:// URL with a host")
-    try:
-        parts.port  # noqa: B018 - raises on a port that is not a number from 0 to 65535
-    except ValueError:
-        raise ValueError("must have a port from 1 to 65535") from None
-    database = parts.path.lstrip("/")
-    if database and not (database.isascii() and database.isdigit()):
-        raise ValueError("must name the database by its number, as in redis://host:6379/0")
-    return raw
 
 
 def _flag(raw: str) -> bool:
@@ -190,7 +179,7 @@ def _networks(raw: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, 
 # Each field read from the environment: its variable and the parser of its value. The
 # defaults are the dataclass fields' only.
 _VARIABLES: dict[str, tuple[str, Callable[[str], Any]]] = {
-    "redis_url": ("SECURELINK_REDIS_URL", _redis_url),
+    "redis": ("SECURELINK_REDIS_URL", RedisEndpoint.from_url),
     "redis_cluster": ("SECURELINK_REDIS_CLUSTER", _flag),
     "key_prefix": ("SECURELINK_KEY_PREFIX", _key_prefix),
     "host": ("SECURELINK_HOST", _non_blank),

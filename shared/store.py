@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from redis.asyncio import ConnectionPool, Redis, RedisCluster
+from redis.asyncio import ConnectionPool, Redis, RedisCluster, SSLConnection
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import (
@@ -22,6 +22,7 @@ from redis.exceptions import (
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from shared.endpoint import RedisEndpoint
 from shared.settings import Settings
 
 try:
@@ -116,6 +117,30 @@ class WaitingConnectionPool(ConnectionPool):
             self._free.release()
 
 
+def endpoint_options(endpoint: RedisEndpoint) -> dict[str, Any]:
+    """redis-py's keyword arguments for the endpoint: where, who, and TLS for rediss://.
+
+    The one translation of settings.redis into redis-py's terms; the client is never handed the
+    URL, so it cannot read it differently from the redirector's pipelines.
+    """
+    options: dict[str, Any] = {
+        "host": endpoint.host,
+        "port": endpoint.port,
+        "username": endpoint.username,
+        "password": endpoint.password,
+    }
+    tls = endpoint.tls
+    if tls is not None:
+        options.update(
+            ssl_ca_certs=tls.ca_certs,
+            ssl_cert_reqs=tls.cert_reqs,
+            ssl_check_hostname=tls.check_hostname,
+            ssl_certfile=tls.certfile,
+            ssl_keyfile=tls.keyfile,
+        )
+    return options
+
+
 def connect(settings: Settings, **overrides: Any) -> Any:
     """A client that never resends a command: a script whose reply was lost may have counted.
 
@@ -124,9 +149,10 @@ def connect(settings: Settings, **overrides: Any) -> Any:
     connection that went stale while Redis restarted is still replaced before anything is sent
     (the pool checks it on checkout), which is safe: only a resend after sending is not.
     """
-    url = settings.require_redis_url()
+    endpoint = settings.require_redis()
     timeout = settings.redis_timeout_ms / 1000
     options: dict[str, Any] = {
+        **endpoint_options(endpoint),
         "socket_timeout": timeout,
         "socket_connect_timeout": timeout,
         # The asyncio Retry: the sync one would skip the disconnect-on-failure callback.
@@ -145,9 +171,12 @@ def connect(settings: Settings, **overrides: Any) -> Any:
         # Slots of a lost primary are missing until its replica takes over; the other links
         # must keep working meanwhile, as the server's cluster-require-full-coverage no allows.
         options.setdefault("require_full_coverage", False)
-        return RedisCluster.from_url(url, **options)
+        # A cluster has database 0 only: redis-py refuses any other db, as it did the URL's.
+        return RedisCluster(db=endpoint.db, ssl=endpoint.tls is not None, **options)
     # A blocking pool: past POOL_SIZE a request waits for a free connection, at most the Redis
     # timeout, instead of being refused at once.
     options.setdefault("max_connections", POOL_SIZE)
     options.setdefault("timeout", timeout)
-    return Redis.from_pool(WaitingConnectionPool.from_url(url, **options))
+    if endpoint.tls is not None:
+        options["connection_class"] = SSLConnection
+    return Redis.from_pool(WaitingConnectionPool(db=endpoint.db, **options))

@@ -12,6 +12,7 @@ import redis
 from starlette.testclient import TestClient
 
 from devtools.redis_server import RedisServer
+from shared.endpoint import RedisEndpoint
 from shared.settings import Settings
 
 TEST_REDIS_URL_VARIABLE = "SECURELINK_TEST_REDIS_URL"
@@ -83,7 +84,7 @@ def make_redis_server(tmp_path: Path) -> Iterator[Callable[..., RedisServer]]:
 def app_settings(redis_url: str, key_prefix: str, tmp_path: Path) -> Settings:
     """Settings for in-process apps: the test server, this test's prefix, cheap hashing."""
     return Settings(
-        redis_url=redis_url,
+        redis=RedisEndpoint.from_url(redis_url),
         key_prefix=key_prefix,
         admin_key=ADMIN_KEY,
         public_base_url="http://sl.test",

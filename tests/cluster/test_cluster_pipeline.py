@@ -11,7 +11,9 @@ import redis
 from redis.crc import key_slot
 
 from devtools.redis_cluster import RedisClusterServers
+from devtools.redis_server import free_port
 from redirector.cluster_pipeline import ClusterPipeline
+from shared.endpoint import RedisEndpoint
 from shared.keys import Keys
 from shared.scripts import ResolveMode, ResolveStatus, load_scripts
 from shared.settings import Settings
@@ -23,11 +25,11 @@ NOT_FOUND = [int(ResolveStatus.NOT_FOUND)]
 def _with_pipeline(
     cluster: RedisClusterServers, body: Callable[[ClusterPipeline, Keys], Awaitable[Any]]
 ) -> Any:
-    settings = Settings(redis_url=cluster.url, redis_cluster=True)
+    settings = Settings(redis=RedisEndpoint.from_url(cluster.url), redis_cluster=True)
 
     async def run() -> Any:
         client = connect(settings)
-        pipeline = ClusterPipeline(client, cluster.url, load_scripts(), timeout=5)
+        pipeline = ClusterPipeline(client, settings.require_redis(), load_scripts(), timeout=5)
         try:
             await pipeline.start()
             return await body(pipeline, Keys("t" + uuid.uuid4().hex[:12]))
@@ -101,3 +103,26 @@ def test_ask_during_a_slot_migration_sends_asking_first(
             node.close()
 
     assert reply == NOT_FOUND
+
+
+def test_a_refused_node_fails_its_calls_and_the_map_is_read_again(
+    redis_cluster: RedisClusterServers,
+) -> None:
+    async def body(pipeline: ClusterPipeline, keys: Keys) -> tuple[list[Any], int, int]:
+        await _resolve(pipeline, keys, "warm")
+        before = pipeline.refreshes
+        nobody = ("127.0.0.1", free_port())
+        pipeline._slots = [nobody] * len(pipeline._slots)  # as if every primary were gone
+        failed = await asyncio.gather(
+            *[_resolve(pipeline, keys, f"r{i}") for i in range(20)], return_exceptions=True
+        )
+        assert pipeline._refreshing is not None
+        await pipeline._refreshing  # told once by the refused connect, not once a call
+        replies = await asyncio.gather(*[_resolve(pipeline, keys, f"r{i}") for i in range(20)])
+        return [type(error) for error in failed], pipeline.refreshes - before, len(replies)
+
+    errors, refreshes, answered = _with_pipeline(redis_cluster, body)
+
+    assert errors == [redis.ConnectionError] * 20
+    assert refreshes == 1
+    assert answered == 20

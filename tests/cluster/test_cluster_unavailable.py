@@ -10,6 +10,7 @@ from starlette.testclient import TestClient
 from admin_api.app import create_app as create_admin
 from devtools.redis_server import free_port
 from redirector.app import create_app as create_redirector
+from shared.endpoint import RedisEndpoint
 from shared.settings import Settings
 from tests.conftest import ADMIN_KEY
 
@@ -18,7 +19,7 @@ from tests.conftest import ADMIN_KEY
 def unreachable(app_settings: Settings) -> Settings:
     """Cluster mode pointed at a port nobody listens on."""
     url = f"redis://127.0.0.1:{free_port()}/0"
-    return dataclasses.replace(app_settings, redis_url=url, redis_cluster=True)
+    return dataclasses.replace(app_settings, redis=RedisEndpoint.from_url(url), redis_cluster=True)
 
 
 def test_redirector_answers_503_for_a_link_and_for_readyz(unreachable: Settings) -> None:

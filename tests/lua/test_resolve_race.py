@@ -7,6 +7,7 @@ from collections import Counter
 
 import redis
 
+from shared.endpoint import RedisEndpoint
 from shared.keys import Keys
 from shared.scripts import ResolveMode, ResolveStatus, ScriptRunner, load_scripts
 from shared.settings import Settings
@@ -22,7 +23,8 @@ PATIENT_MS = 60_000
 def _race(url: str, key: str) -> Counter[int]:
     async def scenario() -> Counter[int]:
         client = connect(
-            Settings(redis_url=url, redis_timeout_ms=PATIENT_MS), max_connections=CALLS
+            Settings(redis=RedisEndpoint.from_url(url), redis_timeout_ms=PATIENT_MS),
+            max_connections=CALLS,
         )
         runner = ScriptRunner(client, load_scripts())
         args = [int(ResolveMode.COUNT), 60]

@@ -8,6 +8,7 @@ from collections.abc import Callable
 import redis
 
 from devtools.redis_server import RedisServer
+from shared.endpoint import RedisEndpoint
 from shared.keys import Keys
 from shared.scripts import ResolveMode, ResolveStatus, ScriptRunner, load_scripts
 from shared.settings import Settings
@@ -16,7 +17,7 @@ from shared.store import connect
 
 def _resolve_twice_around_a_flush(url: str, key: str) -> tuple[list[object], list[object]]:
     async def scenario() -> tuple[list[object], list[object]]:
-        client = connect(Settings(redis_url=url))
+        client = connect(Settings(redis=RedisEndpoint.from_url(url)))
         runner = ScriptRunner(client, load_scripts())
         try:
             first = await runner.run("resolve_link", [key], [int(ResolveMode.COUNT), 60])

@@ -10,10 +10,12 @@ from pathlib import Path
 
 import pytest
 import redis
+from redis.typing import EncodableT, FieldT
 from starlette.testclient import TestClient
 
 from redirector.app import create_app
 from redirector.downloads import ascii_fallback, content_disposition
+from shared.endpoint import RedisEndpoint
 from shared.keys import Keys
 from shared.passwords import Passwords
 from shared.settings import Settings
@@ -24,7 +26,10 @@ CONTENT = b"%PDF-1.7 the quarterly numbers\n" * 100
 @pytest.fixture
 def settings(redis_url: str, key_prefix: str, tmp_path: Path) -> Settings:
     return Settings(
-        redis_url=redis_url, key_prefix=key_prefix, data_dir=tmp_path, argon2_profile="test"
+        redis=RedisEndpoint.from_url(redis_url),
+        key_prefix=key_prefix,
+        data_dir=tmp_path,
+        argon2_profile="test",
     )
 
 
@@ -52,7 +57,7 @@ def make_file_link(settings: Settings, redis_sync: redis.Redis) -> Iterator[Make
         directory = settings.data_dir / "files"
         directory.mkdir(exist_ok=True)
         (directory / stored).write_bytes(content)
-        fields = {
+        fields: dict[FieldT, EncodableT] = {
             "t": stored,
             "k": "f",
             "fn": name,

@@ -11,6 +11,7 @@ from starlette.testclient import TestClient
 from admin_api.app import create_app as create_admin
 from devtools.redis_server import RedisServer
 from redirector.app import create_app as create_redirector
+from shared.endpoint import RedisEndpoint
 from shared.settings import Settings
 from tests.conftest import ADMIN_KEY
 
@@ -19,7 +20,7 @@ def test_flushed_script_cache_is_reloaded_by_the_next_request(
     make_redis_server: Callable[..., RedisServer], app_settings: Settings
 ) -> None:
     server = make_redis_server()  # SCRIPT FLUSH only on a server of this test's own
-    private = dataclasses.replace(app_settings, redis_url=server.url)
+    private = dataclasses.replace(app_settings, redis=RedisEndpoint.from_url(server.url))
     headers = {"Authorization": f"Bearer {ADMIN_KEY}"}
     flusher = redis.Redis.from_url(server.url)
     with (

@@ -190,7 +190,7 @@ def test_the_unbatched_resolver_used_on_redis_cluster_answers_the_same(
             keys = Keys(key_prefix)
             recording = Recording(keys, DayKeys(keys), enabled=True, totals_in_script=False)
             single = Resolver(ScriptRunner(client, scripts), recording, settings)
-            batched_pipeline = ScriptPipeline(settings.require_redis_url(), scripts, timeout=1)
+            batched_pipeline = ScriptPipeline(settings.require_redis(), scripts, timeout=1)
             batched = Resolver(batched_pipeline, recording, settings)
             answers = (
                 await single.resolve(code, ResolveMode.PEEK),

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import ssl
 from collections.abc import Callable, Coroutine
 from typing import Any
 
@@ -15,9 +14,11 @@ from redis.exceptions import ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from devtools.redis_server import RedisServer
-from redirector.pipeline import Endpoint, PipelineFull, ScriptPipeline, pack
+from redirector.pipeline import PipelineFull, ScriptPipeline, pack
+from shared.endpoint import RedisEndpoint
 from shared.scripts import load_scripts
 from shared.store import REDIS_UNAVAILABLE
+from tests.support.waiting import wait_until_async
 
 SCRIPTS = load_scripts()
 COUNT = [0, "60"]  # resolve_link: count one view, retention 60 s
@@ -80,7 +81,7 @@ def test_concurrent_calls_leave_in_one_write_and_get_their_own_replies(
     keys = make_links(redis_sync, key_prefix, 50)
 
     async def scenario() -> tuple[list[Any], int]:
-        pipeline = ScriptPipeline(redis_url, SCRIPTS, timeout=1.0)
+        pipeline = ScriptPipeline(RedisEndpoint.from_url(redis_url), SCRIPTS, timeout=1.0)
         await pipeline.run("resolve_link", [keys[0]], [1, "60"])  # connect, load the script
         before = pipeline.writes
         replies = await asyncio.gather(*(pipeline.run("resolve_link", [k], COUNT) for k in keys))
@@ -101,7 +102,9 @@ def test_batches_are_bounded(redis_url: str, redis_sync: redis.Redis, key_prefix
     keys = make_links(redis_sync, key_prefix, 25)
 
     async def scenario() -> int:
-        pipeline = ScriptPipeline(redis_url, SCRIPTS, timeout=1.0, max_batch=10)
+        pipeline = ScriptPipeline(
+            RedisEndpoint.from_url(redis_url), SCRIPTS, timeout=1.0, max_batch=10
+        )
         await pipeline.run("resolve_link", [keys[0]], [1, "60"])
         before = pipeline.writes
         await asyncio.gather(*(pipeline.run("resolve_link", [k], COUNT) for k in keys))
@@ -119,7 +122,7 @@ def test_a_lone_call_completes_without_any_timer(
 
     async def scenario() -> Any:
         loop = asyncio.get_running_loop()
-        pipeline = ScriptPipeline(redis_url, SCRIPTS, timeout=5.0)
+        pipeline = ScriptPipeline(RedisEndpoint.from_url(redis_url), SCRIPTS, timeout=5.0)
         await pipeline.run("resolve_link", [key], [1, "60"])
         timers: list[float] = []
 
@@ -147,7 +150,7 @@ def test_an_error_reply_fails_only_its_own_call(
     redis_sync.set(wrong_type, "not a hash")
 
     async def scenario() -> list[Any]:
-        pipeline = ScriptPipeline(redis_url, SCRIPTS, timeout=1.0)
+        pipeline = ScriptPipeline(RedisEndpoint.from_url(redis_url), SCRIPTS, timeout=1.0)
         calls = [pipeline.run("resolve_link", [k], COUNT) for k in (keys[0], wrong_type, keys[1])]
         results = await asyncio.gather(*calls, return_exceptions=True)
         await pipeline.aclose()
@@ -169,7 +172,7 @@ def test_noscript_after_script_flush_is_recovered_and_counts_once(
     keys = make_links(client, "p", 5)
 
     async def scenario() -> list[Any]:
-        pipeline = ScriptPipeline(server.url, SCRIPTS, timeout=1.0)
+        pipeline = ScriptPipeline(RedisEndpoint.from_url(server.url), SCRIPTS, timeout=1.0)
         await pipeline.run("resolve_link", [keys[0]], [1, "60"])
         client.script_flush()
         replies = await asyncio.gather(*(pipeline.run("resolve_link", [k], COUNT) for k in keys))
@@ -189,10 +192,10 @@ def test_a_server_restart_is_survived(make_redis_server: Callable[..., RedisServ
     [key] = make_links(client, "p", 1)
 
     async def scenario() -> Any:
-        pipeline = ScriptPipeline(server.url, SCRIPTS, timeout=1.0)
+        pipeline = ScriptPipeline(RedisEndpoint.from_url(server.url), SCRIPTS, timeout=1.0)
         await pipeline.run("resolve_link", [key], [1, "60"])
         await asyncio.to_thread(server.restart)  # the link is gone: no AOF, no RDB
-        await asyncio.sleep(0.05)  # let the loop see the old connection close
+        await wait_until_async(lambda: pipeline._connection is None)  # the loop saw the close
         reply = await pipeline.run("resolve_link", [key], COUNT)
         await pipeline.aclose()
         return reply
@@ -211,7 +214,7 @@ def test_a_dropped_connection_fails_every_call_in_flight_and_resends_none() -> N
             return b"*1\r\n:0\r\n"
 
         async with FakeRedis(answer) as fake:
-            pipeline = ScriptPipeline(fake.url, SCRIPTS, timeout=1.0)
+            pipeline = ScriptPipeline(RedisEndpoint.from_url(fake.url), SCRIPTS, timeout=1.0)
             results = await asyncio.gather(
                 *(pipeline.run("resolve_link", [f"k{i}"], COUNT) for i in range(3)),
                 return_exceptions=True,
@@ -237,7 +240,7 @@ def test_a_late_reply_times_out_and_the_next_call_reconnects() -> None:
 
         async with FakeRedis(answer) as fake:
             # Long enough for the fast reply on a busy machine: only the slow one must time out.
-            pipeline = ScriptPipeline(fake.url, SCRIPTS, timeout=1.0)
+            pipeline = ScriptPipeline(RedisEndpoint.from_url(fake.url), SCRIPTS, timeout=1.0)
             late = await asyncio.gather(
                 pipeline.run("resolve_link", ["slow"], COUNT), return_exceptions=True
             )
@@ -256,7 +259,9 @@ def test_a_late_reply_times_out_and_the_next_call_reconnects() -> None:
 def test_too_many_waiting_calls_fail_fast_as_unavailable() -> None:
     async def scenario() -> BaseException | None:
         async with FakeRedis(lambda command: b"") as fake:
-            pipeline = ScriptPipeline(fake.url, SCRIPTS, timeout=0.2, max_pending=2)
+            pipeline = ScriptPipeline(
+                RedisEndpoint.from_url(fake.url), SCRIPTS, timeout=0.2, max_pending=2
+            )
             waiting = [pipeline.run("resolve_link", [f"k{i}"], COUNT) for i in range(2)]
             refused = pipeline.run("resolve_link", ["k3"], COUNT)
             error = refused.exception()
@@ -273,7 +278,7 @@ def test_too_many_waiting_calls_fail_fast_as_unavailable() -> None:
 def test_a_caller_that_gave_up_before_the_write_sends_nothing() -> None:
     async def scenario() -> FakeRedis:
         async with FakeRedis(lambda command: b"*1\r\n:0\r\n") as fake:
-            pipeline = ScriptPipeline(fake.url, SCRIPTS, timeout=1.0)
+            pipeline = ScriptPipeline(RedisEndpoint.from_url(fake.url), SCRIPTS, timeout=1.0)
             await pipeline.run("resolve_link", ["warm"], COUNT)
             pipeline.run("resolve_link", ["cancelled"], COUNT).cancel()
             await pipeline.run("resolve_link", ["kept"], COUNT)
@@ -289,7 +294,7 @@ def test_an_unreachable_server_fails_calls_as_unavailable() -> None:
     async def scenario() -> BaseException | None:
         async with FakeRedis(lambda command: b"") as fake:
             url = fake.url
-        pipeline = ScriptPipeline(url, SCRIPTS, timeout=0.5)
+        pipeline = ScriptPipeline(RedisEndpoint.from_url(url), SCRIPTS, timeout=0.5)
         results = await asyncio.gather(
             pipeline.run("resolve_link", ["k"], COUNT), return_exceptions=True
         )
@@ -309,7 +314,7 @@ def test_credentials_and_database_from_the_url_are_sent_first() -> None:
     async def scenario() -> FakeRedis:
         async with FakeRedis(answer) as fake:
             url = fake.url.replace("redis://", "redis://app:p%40ss@").replace("/0", "/3")
-            pipeline = ScriptPipeline(url, SCRIPTS, timeout=1.0)
+            pipeline = ScriptPipeline(RedisEndpoint.from_url(url), SCRIPTS, timeout=1.0)
             await pipeline.run("resolve_link", ["k"], COUNT)
             await pipeline.aclose()
         return fake
@@ -326,7 +331,7 @@ def test_a_wrong_password_fails_calls_as_unavailable() -> None:
     async def scenario() -> BaseException:
         async with FakeRedis(answer) as fake:
             url = fake.url.replace("redis://", "redis://:nope@")
-            pipeline = ScriptPipeline(url, SCRIPTS, timeout=1.0)
+            pipeline = ScriptPipeline(RedisEndpoint.from_url(url), SCRIPTS, timeout=1.0)
             results = await asyncio.gather(
                 pipeline.run("resolve_link", ["k"], COUNT), return_exceptions=True
             )
@@ -339,15 +344,6 @@ def test_a_wrong_password_fails_calls_as_unavailable() -> None:
     assert isinstance(error, REDIS_UNAVAILABLE)
 
 
-def test_rediss_urls_use_tls() -> None:
-    endpoint = Endpoint.from_url("rediss://cache.example:6380/2?ssl_cert_reqs=none")
-
-    assert (endpoint.host, endpoint.port, endpoint.db) == ("cache.example", 6380, 2)
-    assert isinstance(endpoint.tls, ssl.SSLContext)
-    assert endpoint.tls.verify_mode == ssl.CERT_NONE
-    assert Endpoint.from_url("redis://localhost").tls is None
-
-
 def test_pack_writes_resp_arrays() -> None:
     assert (
         pack("EVALSHA", b"ab", 1, "k")
@@ -357,7 +353,7 @@ def test_pack_writes_resp_arrays() -> None:
 
 def test_evalsha_is_packed_as_resp_with_the_arguments_kept_encoded() -> None:
     scripts = load_scripts()
-    pipeline = ScriptPipeline("redis://127.0.0.1:1", scripts, timeout=1)
+    pipeline = ScriptPipeline(RedisEndpoint.from_url("redis://127.0.0.1:1"), scripts, timeout=1)
     script = scripts["resolve_link"]
     keys = ["sl:link:{abcd1234}", "sl:stats:{abcd1234}", b"raw"]
     args: list[Any] = [0, "604800", "", "news.example", "d", True, 1.5, b"x", "ünï"]
@@ -376,7 +372,7 @@ def test_evalsha_is_packed_as_resp_with_the_arguments_kept_encoded() -> None:
 def test_unknown_error_replies_become_response_errors(reply: bytes) -> None:
     async def scenario() -> BaseException:
         async with FakeRedis(lambda command: reply) as fake:
-            pipeline = ScriptPipeline(fake.url, SCRIPTS, timeout=1.0)
+            pipeline = ScriptPipeline(RedisEndpoint.from_url(fake.url), SCRIPTS, timeout=1.0)
             results = await asyncio.gather(
                 pipeline.run("resolve_link", ["k"], COUNT), return_exceptions=True
             )

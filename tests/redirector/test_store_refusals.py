@@ -12,6 +12,7 @@ from starlette.testclient import TestClient
 from devtools.redis_server import RedisServer
 from redirector.app import create_app
 from redirector.pipeline import as_error
+from shared.endpoint import RedisEndpoint
 from shared.keys import Keys
 from shared.settings import Settings
 from shared.store import REDIS_UNAVAILABLE
@@ -25,7 +26,7 @@ def test_a_full_server_answers_503_with_retry_after(
     client = redis.Redis.from_url(server.url)
     client.hset(Keys(key_prefix).link("full1"), mapping={"t": "https://example.com/", "c": "1"})
     client.config_set("maxmemory", "1")
-    settings = dataclasses.replace(app_settings, redis_url=server.url)
+    settings = dataclasses.replace(app_settings, redis=RedisEndpoint.from_url(server.url))
 
     with TestClient(create_app(settings), follow_redirects=False) as http:
         response = http.get("/full1", headers={"Accept": "application/json"})

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from redis.exceptions import NoScriptError
 
+from shared.endpoint import RedisEndpoint
 from shared.scripts import SCRIPT_NAMES, ScriptError, ScriptRunner, load_scripts, script_dir
 from shared.settings import Settings
 
@@ -26,8 +27,32 @@ def test_every_script_is_loaded_with_its_sha1() -> None:
 
     assert sorted(scripts) == sorted(SCRIPT_NAMES)
     for name, script in scripts.items():
-        assert script.source == (script_dir() / f"{name}.lua").read_bytes()
+        written = (script_dir() / f"{name}.lua").read_bytes()
+        if b"--- @include" not in written:
+            assert script.source == written
         assert script.sha == hashlib.sha1(script.source).hexdigest()
+
+
+def test_an_include_line_is_replaced_by_its_file() -> None:
+    shared = (script_dir() / "includes" / "client_entries.lua").read_bytes()
+
+    for name in ("begin_password_attempt", "finish_password_attempt"):
+        source = load_scripts()[name].source
+        written = (script_dir() / f"{name}.lua").read_bytes()
+
+        assert source == written.replace(b'--- @include "client_entries"', shared)
+        assert b"--- @include" not in source
+
+
+def test_missing_include_fails_loading(tmp_path: Path) -> None:
+    directory = _copy_scripts(tmp_path)
+    (directory / "includes" / "client_entries.lua").unlink()
+
+    with pytest.raises(ScriptError) as raised:
+        load_scripts(directory)
+
+    missing = directory / "includes" / "client_entries.lua"
+    assert str(raised.value) == f"cannot read Lua include {missing}: No such file or directory"
 
 
 def test_every_script_opens_with_its_header() -> None:
@@ -71,7 +96,7 @@ def test_service_with_an_empty_script_does_not_start(
     module = __import__(f"{service}.app", fromlist=["create_app"])
 
     with pytest.raises(ScriptError, match=r"create_link\.lua is empty"):
-        module.create_app(Settings(redis_url="redis://127.0.0.1:1/0"))
+        module.create_app(Settings(redis=RedisEndpoint.from_url("redis://127.0.0.1:1/0")))
 
 
 class _ForgetfulServer:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from shared.endpoint import RedisEndpoint
 from shared.settings import Settings, SettingsError
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -40,7 +41,7 @@ EVERY_VARIABLE = {
 def test_unset_variables_take_the_contract_defaults() -> None:
     settings = Settings.from_env({})
 
-    assert settings.redis_url is None
+    assert settings.redis is None
     assert settings.redis_cluster is False
     assert settings.key_prefix == "sl"
     assert settings.host == "127.0.0.1"
@@ -64,7 +65,7 @@ def test_every_variable_is_read() -> None:
     settings = Settings.from_env(EVERY_VARIABLE)
 
     assert settings == Settings(
-        redis_url="rediss://cache.internal:6380/2",
+        redis=RedisEndpoint.from_url("rediss://cache.internal:6380/2"),
         redis_cluster=True,
         key_prefix="prod-eu",
         host="0.0.0.0",
@@ -151,7 +152,7 @@ def test_services_need_a_redis_url() -> None:
     settings = Settings.from_env({})
 
     with pytest.raises(SettingsError, match=r"^SECURELINK_REDIS_URL is not set"):
-        settings.require_redis_url()
+        settings.require_redis()
 
 
 @pytest.mark.parametrize(

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import os
 import secrets
-import signal
 import subprocess
 import sys
-import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,9 +14,10 @@ from typing import Any
 import httpx
 import pytest
 
+from devtools.processes import ROOT, NotReady, Process, ProcessExited, stop_all, wait_until_ready
 from devtools.redis_server import free_port
 
-ROOT = Path(__file__).resolve().parents[2]
+__all__ = ["ROOT", "Service", "Stack", "StackLauncher"]
 HEALTH_TIMEOUT_SECONDS = 15.0
 STOP_TIMEOUT_SECONDS = 10.0
 
@@ -31,37 +30,24 @@ class Service:
     module: str
     url: str
     log_path: Path
-    process: subprocess.Popen[bytes] | None = None
+    supervised: Process | None = None
+
+    @property
+    def process(self) -> subprocess.Popen[bytes] | None:
+        return None if self.supervised is None else self.supervised.popen
 
     def start(self, env: dict[str, str]) -> None:
-        with self.log_path.open("wb") as log:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", self.module],
-                env=env,
-                cwd=ROOT,
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
+        argv = [sys.executable, "-m", self.module]
+        self.supervised = Process(name=self.name, argv=argv, env=env, log_path=self.log_path)
+        self.supervised.start()
 
     def output(self) -> str:
-        try:
-            return self.log_path.read_text(errors="replace")
-        except OSError:
-            return ""
+        return "" if self.supervised is None else self.supervised.output()
 
     def stop(self) -> None:
         """SIGTERM (a graceful uvicorn shutdown), then SIGKILL if it hangs."""
-        process = self.process
-        if process is None:
-            return
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(STOP_TIMEOUT_SECONDS)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+        if self.supervised is not None:
+            self.supervised.stop(STOP_TIMEOUT_SECONDS)
 
 
 @dataclass
@@ -109,8 +95,8 @@ class Stack:
         )
 
     def stop(self) -> None:
-        for service in self.services:
-            service.stop()
+        """All at once: SIGTERM each, then SIGKILL any that hangs."""
+        stop_all([s.supervised for s in self.services if s.supervised], STOP_TIMEOUT_SECONDS)
 
 
 class StackLauncher:
@@ -176,34 +162,21 @@ class StackLauncher:
 
 
 def _wait_until_healthy(stack: Stack) -> None:
-    deadline = time.monotonic() + HEALTH_TIMEOUT_SECONDS
-    waiting = list(stack.services)
-    with httpx.Client(timeout=1) as client:
-        while waiting:
-            for service in waiting:
-                assert service.process is not None
-                status = service.process.poll()
-                if status is not None:
-                    stack.stop()
-                    pytest.fail(
-                        f"{service.name} exited with status {status} before answering "
-                        f"/-/healthz\n{stack.output()}",
-                        pytrace=False,
-                    )
-            waiting = [service for service in waiting if not _healthy(client, service.url)]
-            if waiting and time.monotonic() > deadline:
-                stack.stop()
-                names = " and ".join(service.name for service in waiting)
-                pytest.fail(
-                    f"{names} did not answer /-/healthz within {HEALTH_TIMEOUT_SECONDS:g} s\n"
-                    f"{stack.output()}",
-                    pytrace=False,
-                )
-            time.sleep(0.05)
-
-
-def _healthy(client: httpx.Client, base_url: str) -> bool:
+    targets = [(s.supervised, f"{s.url}/-/healthz") for s in stack.services if s.supervised]
     try:
-        return client.get(f"{base_url}/-/healthz").status_code == 200
-    except httpx.TransportError:
-        return False
+        wait_until_ready(targets, timeout=HEALTH_TIMEOUT_SECONDS, interval=0.05)
+    except ProcessExited as exited:
+        stack.stop()
+        pytest.fail(
+            f"{exited.process.name} exited with status {exited.status} before answering "
+            f"/-/healthz\n{stack.output()}",
+            pytrace=False,
+        )
+    except NotReady as late:
+        stack.stop()
+        names = " and ".join(process.name for process in late.waiting)
+        pytest.fail(
+            f"{names} did not answer /-/healthz within {HEALTH_TIMEOUT_SECONDS:g} s\n"
+            f"{stack.output()}",
+            pytrace=False,
+        )
