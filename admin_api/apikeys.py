@@ -17,11 +17,12 @@ from shared.models import format_ms, now_ms
 
 MAX_NAME_LENGTH = 100
 # Format (bidi, zero-width), surrogate, line and paragraph separator characters.
-_FORMAT_CATEGORIES = frozenset({"Cf", "Cs", "Zl", "Zp"})
+CONTROL_CATEGORY = "Cc"
+FORMAT_CATEGORIES = frozenset({"Cf", "Cs", "Zl", "Zp"})
 KEY_PREFIX = "sl_"
 LAST_USE_RESOLUTION_MS = 60_000  # lastUsedAt is written at most once a minute per key and process
 _ID_ALPHABET = set("0123456789abcdef")
-_ID_LENGTH = 16
+ID_LENGTH = 16
 
 
 class ApiKeyRecord(msgspec.Struct, frozen=True, kw_only=True):
@@ -45,7 +46,7 @@ def digest(secret: str) -> str:
 
 
 def is_valid_key_id(key_id: str) -> bool:
-    return len(key_id) == _ID_LENGTH and set(key_id) <= _ID_ALPHABET
+    return len(key_id) == ID_LENGTH and set(key_id) <= _ID_ALPHABET
 
 
 def validate_key_request(data: Mapping[str, Any]) -> tuple[str, bool]:
@@ -56,9 +57,9 @@ def validate_key_request(data: Mapping[str, Any]) -> tuple[str, bool]:
         errors.append("name: must not be blank")
     elif not isinstance(name, str) or len(name) > MAX_NAME_LENGTH:
         errors.append(f"name: must be 1 to {MAX_NAME_LENGTH} characters")
-    elif any(unicodedata.category(char) == "Cc" for char in name):
+    elif any(unicodedata.category(char) == CONTROL_CATEGORY for char in name):
         errors.append("name: must not contain control characters")
-    elif any(unicodedata.category(char) in _FORMAT_CATEGORIES for char in name):
+    elif any(unicodedata.category(char) in FORMAT_CATEGORIES for char in name):
         # a\u202eb shows as "ab" reversed: a listing of keys would lie about their names.
         errors.append("name: must not contain format characters (bidi controls, zero-width)")
     read_only = data.get("readOnly", False)
@@ -85,7 +86,7 @@ class ApiKeys:
         """A new key's public view and its secret, which is returned this once and never again."""
         secret = KEY_PREFIX + secrets.token_urlsafe(32)
         record = ApiKeyRecord(
-            id=secrets.token_hex(_ID_LENGTH // 2),
+            id=secrets.token_hex(ID_LENGTH // 2),
             name=name,
             read_only=read_only,
             created_ms=self.clock(),

@@ -39,16 +39,23 @@ from admin_api.sweeper import FileSweeper
 from admin_api.tagged import delete_tagged, revoke_tagged, tag_page
 from admin_api.validation import (
     PATCH_FIELDS,
-    TAG_PATTERN,
     NewLink,
     validate_link_change,
     validate_link_request,
+)
+from admin_api.wire import (
+    CURSOR_PATTERN,
+    DEFAULT_PAGE,
+    MAX_BATCH_BYTES,
+    MAX_BATCH_LINKS,
+    MAX_JSON_BYTES,
+    MAX_PAGE,
 )
 from shared import health
 from shared.bodies import decode_json_object
 from shared.errors import CatchAll, error_body, json_response
 from shared.files import files_dir
-from shared.keys import Keys
+from shared.keys import TAG_PATTERN, Keys
 from shared.metrics import Metrics, RequestTimer
 from shared.models import Link, now_ms
 from shared.passwords import Passwords
@@ -61,16 +68,10 @@ Handler = Callable[[Request], Awaitable[Response]]
 logger = logging.getLogger(__name__)
 # Each step of shutdown (the sweeper's stop, closing Redis) waits at most this long.
 SHUTDOWN_STEP_SECONDS = 5
-MAX_JSON_BYTES = 64 * 1024
-MAX_BATCH_LINKS = 1000
-# A batch may carry 1000 links of 2048-character URLs; 64 KiB would cap it near 300 items.
-MAX_BATCH_BYTES = 4 * 1024 * 1024
-MAX_PAGE = 1000
 # JSON only, never cached: creating a key returns its secret.
 ADMIN_HEADERS = {"X-Content-Type-Options": "nosniff", "Cache-Control": "no-store"}
-_CURSOR = re.compile(r"[0-9]{1,19}-[0-9]{1,19}")  # within Redis's 64-bit stream ids
 _LIMIT = re.compile(r"[0-9]{1,9}")
-TAG_ERROR = "tag: must match [a-z0-9_-]{1,32}"
+TAG_ERROR = f"tag: must match {TAG_PATTERN.pattern}"
 
 
 async def read_body(request: Request, limit: int) -> bytes:
@@ -213,12 +214,12 @@ async def revoke_link(request: Request) -> Response:
 
 async def list_links(request: Request) -> Response:
     errors = []
-    raw_limit = request.query_params.get("limit", "50")
+    raw_limit = request.query_params.get("limit", str(DEFAULT_PAGE))
     limit = int(raw_limit) if _LIMIT.fullmatch(raw_limit) else 0  # not isdigit(): "²" is a digit
     if not 1 <= limit <= MAX_PAGE:
         errors.append(f"limit: must be an integer from 1 to {MAX_PAGE}")
     cursor = request.query_params.get("cursor")  # "cursor=" is no cursor from an earlier page
-    if cursor is not None and not _CURSOR.fullmatch(cursor):
+    if cursor is not None and not CURSOR_PATTERN.fullmatch(cursor):
         errors.append("cursor: must be a nextCursor from an earlier page")
     tag = request.query_params.get("tag")
     if tag is not None and not TAG_PATTERN.fullmatch(tag):

@@ -29,8 +29,9 @@ HEADER = "idempotency-key"
 REPLAYED = "Idempotent-Replayed"
 KEEP_SECONDS = 24 * 3600
 LEASE_MS = 15 * 60 * 1000  # longer than any one request may take, uploads included
-HEADER_ERROR = "Idempotency-Key: must be 1 to 255 printable ASCII characters"
-_PRINTABLE = re.compile(r"[\x20-\x7e]{1,255}")
+MAX_KEY_LENGTH = 255
+HEADER_ERROR = f"Idempotency-Key: must be 1 to {MAX_KEY_LENGTH} printable ASCII characters"
+_PRINTABLE = re.compile(rf"[\x20-\x7e]{{1,{MAX_KEY_LENGTH}}}")
 
 
 @dataclass(frozen=True, slots=True)

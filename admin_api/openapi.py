@@ -1,8 +1,12 @@
 """The OpenAPI 3.1 document of the admin API, kept beside the routes it describes.
 
-Schemathesis fuzzes the API against this document (tests/admin_api/test_fuzz.py), so every
+Schemathesis fuzzes the API against this document (tests/acceptance/test_fuzz.py), so every
 schema says exactly what the server accepts: a body the schema allows is created, one it
 forbids is refused. Unknown body fields are ignored, hence no `additionalProperties: false`.
+
+The bodies' schemas are generated from the wire models (admin_api/wire.py, shared/models.py,
+admin_api/stats.py), which carry their limits; written here is only what msgspec cannot say:
+the routes and their answers, headers, the error bodies, and "in the future".
 """
 
 from __future__ import annotations
@@ -12,35 +16,67 @@ from typing import Any
 
 import msgspec
 
-from admin_api.stats import CSV, LinkStats, ServiceStats
-from shared.keys import CODE_PATTERN
+from admin_api.files import MAX_FORM_BYTES
+from admin_api.idempotency import KEEP_SECONDS, MAX_KEY_LENGTH
+from admin_api.stats import CSV, LINK_DAYS, SERVICE_DAYS, LinkStats, ServiceStats
+from admin_api.validation import PATCH_FIELDS
+from admin_api.wire import (
+    DEFAULT_PAGE,
+    MAX_BATCH_BYTES,
+    MAX_BATCH_LINKS,
+    MAX_JSON_BYTES,
+    MAX_PAGE,
+    ApiKeyList,
+    BatchRequest,
+    BatchResponse,
+    CreateApiKeyRequest,
+    CreateFileRequest,
+    CreateLinkRequestDto,
+    Cursor,
+    DeletedCount,
+    KeyId,
+    LinkPage,
+    NewApiKey,
+    RevokeByTagRequest,
+    RevokedCount,
+    UpdateLinkRequest,
+    key_name_pattern,
+)
+from shared.models import FileLink, Link, ShortCode, Tag
 from shared.settings import Settings
 from shared.stats import KEEP_DAYS
 
-# A JSON Schema pattern may match anywhere: shared/keys.py's regex, anchored.
-CODE_SCHEMA_PATTERN = f"^{CODE_PATTERN.pattern}$"
-# What normalize_url accepts without rewriting: http(s), a plain host, optional port, path,
-# query and fragment of URL-safe characters. The server also accepts Unicode hosts (stored in
-# punycode) and IPv6 literals; this pattern documents the common subset.
-TARGET_URL_PATTERN = (
-    "^[Hh][Tt][Tt][Pp][Ss]?://[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
-    "(\\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*(:[1-9][0-9]{0,3})?"
-    "(/[A-Za-z0-9._~!$&'()*+,;=:@%/-]*)?(\\?[A-Za-z0-9._~!$&'()*+,;=:@%/?-]*)?"
-    "(#[A-Za-z0-9._~!$&'()*+,;=:@%/?-]*)?$"
+REF_TEMPLATE = "#/components/schemas/{name}"
+# Every body and answer; the models they refer to (Link, ApiKey, ...) come along.
+MODELS = (
+    CreateLinkRequestDto,
+    UpdateLinkRequest,
+    CreateFileRequest,
+    RevokeByTagRequest,
+    BatchRequest,
+    BatchResponse,
+    RevokedCount,
+    DeletedCount,
+    FileLink,
+    LinkPage,
+    CreateApiKeyRequest,
+    NewApiKey,
+    ApiKeyList,
+    LinkStats,
+    ServiceStats,
 )
-CURSOR_PATTERN = "^[0-9]{1,19}-[0-9]{1,19}$"
-# 1 to 100 characters, at least one not a space, none a control character.
-KEY_NAME_PATTERN = (
-    "^[^\\x00-\\x1f\\x7f-\\x9f]*[^\\s\\x00-\\x1f\\x7f-\\x9f][^\\x00-\\x1f\\x7f-\\x9f]*$"
-)
-KEY_ID_PATTERN = "^[0-9a-f]{16}$"
-
-_NULLABLE_STRING = {"type": ["string", "null"]}
-_NULLABLE_DATE_TIME = {"type": ["string", "null"], "format": "date-time"}
+# The bodies with an expiresAt, which must be in the future.
+WITH_EXPIRY = ("CreateLinkRequestDto", "UpdateLinkRequest", "CreateFileRequest")
 
 
 def _ref(name: str) -> dict[str, str]:
-    return {"$ref": f"#/components/schemas/{name}"}
+    return {"$ref": REF_TEMPLATE.format(name=name)}
+
+
+def _schema(annotated: Any) -> dict[str, Any]:
+    """A parameter's schema from the model's own type (a pattern, a limit)."""
+    schema: dict[str, Any] = msgspec.json.schema(annotated)
+    return schema
 
 
 def _response(
@@ -62,6 +98,10 @@ def _header(description: str, schema: dict[str, Any] | None = None) -> dict[str,
     return {"description": description, "required": True, "schema": schema or {"type": "string"}}
 
 
+def _kib(size: int) -> str:
+    return f"{size // 1024} KiB" if size < 1024 * 1024 else f"{size // (1024 * 1024)} MiB"
+
+
 UNAUTHORIZED = _response(
     "Missing or invalid API key",
     "Error",
@@ -74,7 +114,7 @@ UNAVAILABLE_RESPONSE = _response(
     "Error",
     {"Retry-After": _header("Seconds to wait", {"type": "string", "pattern": "^[0-9]+$"})},
 )
-TOO_LARGE = _response("Body over 64 KiB", "Error")
+TOO_LARGE = _response(f"Body over {_kib(MAX_JSON_BYTES)}", "Error")
 BAD_BODY = _response("Validation failed, or the body is not a JSON object", "ValidationError")
 NOT_FOUND = _response("Unknown code", "Error")
 
@@ -85,93 +125,6 @@ def _protected(responses: dict[str, Any], *, writes: bool = False) -> dict[str, 
     if writes:
         extra["403"] = READ_ONLY
     return {**responses, **extra}
-
-
-def _link_request(now: datetime) -> dict[str, Any]:
-    # The server accepts any future instant up to year 9999. JSON Schema cannot say "future",
-    # so the document promises a subset that is always future: from next year on.
-    next_year = now.year + 1
-    return {
-        "type": "object",
-        "required": ["targetUrl"],
-        "properties": {
-            "targetUrl": {
-                "type": "string",
-                "minLength": 1,
-                "maxLength": 2048,
-                "pattern": TARGET_URL_PATTERN,
-                "description": "Absolute http(s) URL; Unicode hosts are stored in punycode",
-            },
-            "expiresAt": {
-                "type": ["string", "null"],
-                "format": "date-time",
-                "pattern": _year_at_least(next_year),
-                "description": "ISO 8601 with offset, in the future (any future instant is "
-                "accepted; the pattern documents years from next year to 9999)",
-            },
-            "maxViews": {"type": ["integer", "null"], "minimum": 1, "maximum": 2147483647},
-            "password": {"type": ["string", "null"], "minLength": 1, "maxLength": 1024},
-            "customCode": {"type": ["string", "null"], "pattern": CODE_SCHEMA_PATTERN},
-            "tags": TAGS,
-            "clickToOpen": {
-                "type": ["boolean", "null"],
-                "description": 'true: a person must click "Open link" first; the view is '
-                "counted on that click",
-            },
-        },
-    }
-
-
-def _link_change(now: datetime) -> dict[str, Any]:
-    """PATCH: any of the create fields but customCode; null clears (targetUrl excepted)."""
-    fields = _link_request(now)["properties"]
-    return {
-        "type": "object",
-        "minProperties": 1,
-        "description": "At least one of the fields; a body naming none answers 400 Nothing to "
-        "change. targetUrl cannot be set on a file link.",
-        "properties": {
-            name: fields[name]
-            for name in ("targetUrl", "expiresAt", "maxViews", "password", "tags", "clickToOpen")
-        },
-        "anyOf": [
-            {"required": [name]}
-            for name in ("targetUrl", "expiresAt", "maxViews", "password", "tags", "clickToOpen")
-        ],
-    }
-
-
-def _file_request(now: datetime) -> dict[str, Any]:
-    """The same optional fields as form fields (text), plus the file itself."""
-    fields = _link_request(now)["properties"]
-    return {
-        "type": "object",
-        "required": ["file"],
-        "properties": {
-            "file": {
-                "type": "string",
-                "contentMediaType": "application/octet-stream",
-                "minLength": 1,
-                "description": "1 byte to SECURELINK_MAX_UPLOAD_BYTES; its filename (last path "
-                "segment) and Content-Type (type/subtype, else application/octet-stream) are kept",
-            },
-            "expiresAt": {**fields["expiresAt"], "type": "string"},
-            "maxViews": {
-                "type": "string",
-                "pattern": "^[1-9][0-9]{0,8}$",
-                "description": "A decimal integer from 1 to 2147483647 (the pattern documents "
-                "1 to 999999999)",
-            },
-            "password": {"type": "string", "minLength": 1, "maxLength": 1024},
-            "customCode": {"type": "string", "pattern": CODE_SCHEMA_PATTERN},
-            "tags": {
-                "type": "string",
-                "pattern": "^[a-z0-9_-]{1,32}(,[a-z0-9_-]{1,32}){0,9}$",
-                "description": "Comma-separated tags",
-            },
-            "clickToOpen": {"type": "string", "enum": ["true", "false"]},
-        },
-    }
 
 
 def _year_at_least(year: int) -> str:
@@ -195,105 +148,25 @@ def _year_at_least(year: int) -> str:
     return f"^({'|'.join(alternatives)})-"
 
 
-TAG_PATTERN = "^[a-z0-9_-]{1,32}$"
-TAGS = {
-    "type": ["array", "null"],
-    "maxItems": 10,
-    "uniqueItems": True,
-    "items": {"type": "string", "pattern": TAG_PATTERN},
-    "description": "At most 10 tags; duplicates are dropped",
-}
-IDEMPOTENCY_KEY = {
-    "name": "Idempotency-Key",
-    "in": "header",
-    "description": "1 to 255 printable ASCII characters, scoped to the API key, kept 24 hours: "
-    "the same key with the same body replays the first answer",
-    "schema": {"type": "string", "pattern": "^[\\x21-\\x7e]([\\x20-\\x7e]{0,253}[\\x21-\\x7e])?$"},
-}
-REPLAYED = {
-    "Idempotent-Replayed": {
-        "description": "`true` on a replayed answer",
-        "required": False,
-        "schema": {"type": "string", "const": "true"},
+def _schemas(now: datetime) -> dict[str, Any]:
+    """The models' schemas, plus the three things JSON Schema has to be told by hand."""
+    _, schemas = msgspec.json.schema_components(MODELS, ref_template=REF_TEMPLATE)
+    # The contract has one Link: a file link's fields are there when its kind is file.
+    file_link = schemas.pop("FileLink")
+    url_fields = {field.encode_name for field in msgspec.structs.fields(Link)}
+    required = [name for name in file_link["required"] if name in url_fields]
+    schemas["Link"] = {**file_link, "title": "Link", "required": required}
+    # The server accepts any future instant up to year 9999. JSON Schema cannot say "future",
+    # so the document promises a subset that is always future: from next year on.
+    for name in WITH_EXPIRY:
+        schemas[name]["properties"]["expiresAt"]["pattern"] = _year_at_least(now.year + 1)
+    schemas["CreateApiKeyRequest"]["properties"]["name"]["pattern"] = key_name_pattern()
+    # A PATCH names at least one field it changes.
+    schemas["UpdateLinkRequest"] |= {
+        "minProperties": 1,
+        "anyOf": [{"required": [name]} for name in PATCH_FIELDS],
     }
-}
-IDEMPOTENCY_CONFLICT = _response("A request with this Idempotency-Key is in progress", "Error")
-IDEMPOTENCY_MISMATCH = _response("Idempotency-Key was used with a different request", "Error")
-TAG_QUERY = {
-    "name": "tag",
-    "in": "query",
-    "schema": {"type": "string", "pattern": TAG_PATTERN},
-}
-
-LINK = {
-    "type": "object",
-    "required": [
-        "shortCode",
-        "shortUrl",
-        "targetUrl",
-        "kind",
-        "expiresAt",
-        "maxViews",
-        "views",
-        "remainingViews",
-        "passwordProtected",
-        "status",
-        "createdAt",
-        "lastViewedAt",
-        "tags",
-        "clickToOpen",
-    ],
-    "properties": {
-        "shortCode": {"type": "string", "pattern": CODE_SCHEMA_PATTERN},
-        "shortUrl": {"type": "string"},
-        "targetUrl": _NULLABLE_STRING,
-        "kind": {"type": "string", "enum": ["url", "file"]},
-        "expiresAt": _NULLABLE_DATE_TIME,
-        "maxViews": {"type": ["integer", "null"], "minimum": 1},
-        "views": {"type": "integer", "minimum": 0},
-        "remainingViews": {"type": ["integer", "null"], "minimum": 0},
-        "passwordProtected": {"type": "boolean"},
-        "status": {"type": "string", "enum": ["active", "expired", "exhausted", "revoked"]},
-        "createdAt": {"type": "string", "format": "date-time"},
-        "lastViewedAt": _NULLABLE_DATE_TIME,
-        "tags": {"type": "array", "items": {"type": "string", "pattern": TAG_PATTERN}},
-        "clickToOpen": {"type": "boolean"},
-        "fileName": {"type": "string"},
-        "fileSize": {"type": "integer", "minimum": 0},
-        "contentType": {"type": "string"},
-    },
-}
-
-API_KEY = {
-    "type": "object",
-    "required": ["id", "name", "readOnly", "createdAt", "lastUsedAt", "disabledAt"],
-    "properties": {
-        "id": {"type": "string", "pattern": KEY_ID_PATTERN},
-        "name": {"type": "string"},
-        "readOnly": {"type": "boolean"},
-        "createdAt": {"type": "string", "format": "date-time"},
-        "lastUsedAt": {**_NULLABLE_DATE_TIME, "description": "Noted at most once a minute"},
-        "disabledAt": _NULLABLE_DATE_TIME,
-    },
-}
-
-NEW_API_KEY = {
-    "type": "object",
-    "required": [*API_KEY["required"], "key"],
-    "properties": {
-        **API_KEY["properties"],  # type: ignore[dict-item]
-        "key": {"type": "string", "description": "The secret: shown this once, never again"},
-    },
-}
-
-API_KEY_REQUEST = {
-    "type": "object",
-    "required": ["name"],
-    "properties": {
-        "name": {"type": "string", "minLength": 1, "maxLength": 100, "pattern": KEY_NAME_PATTERN},
-        "readOnly": {"type": ["boolean", "null"], "description": "Default false"},
-    },
-}
+    return {**schemas, "Error": _error(), "ValidationError": _error(with_errors=True)}
 
 
 def _error(with_errors: bool = False) -> dict[str, Any]:
@@ -308,16 +181,34 @@ def _error(with_errors: bool = False) -> dict[str, Any]:
     return {"type": "object", "required": ["status", "error", "message"], "properties": properties}
 
 
-def _path_parameter(name: str, pattern: str) -> dict[str, Any]:
-    return {
-        "name": name,
-        "in": "path",
-        "required": True,
-        "schema": {"type": "string", "pattern": pattern},
+IDEMPOTENCY_KEY = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "description": f"1 to {MAX_KEY_LENGTH} printable ASCII characters, scoped to the API key, "
+    f"kept {KEEP_SECONDS // 3600} hours: the same key with the same body replays the first answer",
+    # Printable ASCII, neither end a space (a header value's ends are trimmed).
+    "schema": {
+        "type": "string",
+        "pattern": f"^[\\x21-\\x7e]([\\x20-\\x7e]{{0,{MAX_KEY_LENGTH - 2}}}[\\x21-\\x7e])?$",
+    },
+}
+REPLAYED = {
+    "Idempotent-Replayed": {
+        "description": "`true` on a replayed answer",
+        "required": False,
+        "schema": {"type": "string", "const": "true"},
     }
+}
+IDEMPOTENCY_CONFLICT = _response("A request with this Idempotency-Key is in progress", "Error")
+IDEMPOTENCY_MISMATCH = _response("Idempotency-Key was used with a different request", "Error")
+TAG_QUERY = {"name": "tag", "in": "query", "schema": _schema(Tag)}
 
 
-CODE_PARAMETER = _path_parameter("code", CODE_SCHEMA_PATTERN)
+def _path_parameter(name: str, annotated: Any) -> dict[str, Any]:
+    return {"name": name, "in": "path", "required": True, "schema": _schema(annotated)}
+
+
+CODE_PARAMETER = _path_parameter("code", ShortCode)
 LOCATION = {"Location": _header("/api/v1/links/{shortCode}")}
 PUBLIC: list[dict[str, list[str]]] = []  # no security requirement
 
@@ -343,12 +234,8 @@ def _stats_response(description: str, schema: str) -> dict[str, Any]:
     }
 
 
-def _stats_schemas() -> dict[str, Any]:
-    """LinkStats and ServiceStats as msgspec describes them: the wire models are the schema."""
-    _, components = msgspec.json.schema_components(
-        [LinkStats, ServiceStats], ref_template="#/components/schemas/{name}"
-    )
-    return components
+def _text(description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"text/plain": {"schema": {"type": "string"}}}}
 
 
 def _paths() -> dict[str, Any]:
@@ -379,13 +266,18 @@ def _paths() -> dict[str, Any]:
                     {
                         "name": "limit",
                         "in": "query",
-                        "schema": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 50},
+                        "schema": {
+                            "type": "integer",
+                            "minimum": 1,
+                            "maximum": MAX_PAGE,
+                            "default": DEFAULT_PAGE,
+                        },
                     },
                     {
                         "name": "cursor",
                         "in": "query",
                         "description": "nextCursor of the previous page",
-                        "schema": {"type": "string", "pattern": CURSOR_PATTERN},
+                        "schema": _schema(Cursor),
                     },
                     {**TAG_QUERY, "description": "Only links carrying this tag"},
                 ],
@@ -425,7 +317,7 @@ def _paths() -> dict[str, Any]:
         },
         "/api/v1/links/batch": {
             "post": {
-                "summary": "Create up to 1000 links, each on its own",
+                "summary": f"Create up to {MAX_BATCH_LINKS} links, each on its own",
                 "parameters": [IDEMPOTENCY_KEY],
                 "requestBody": _json_body("BatchRequest"),
                 "responses": _protected(
@@ -435,7 +327,7 @@ def _paths() -> dict[str, Any]:
                         ),
                         "400": BAD_BODY,
                         "409": IDEMPOTENCY_CONFLICT,
-                        "413": _response("Body over 4 MiB", "Error"),
+                        "413": _response(f"Body over {_kib(MAX_BATCH_BYTES)}", "Error"),
                         "422": IDEMPOTENCY_MISMATCH,
                     },
                     writes=True,
@@ -458,7 +350,9 @@ def _paths() -> dict[str, Any]:
                     {
                         "200": _response("The changed link", "Link"),
                         "400": _response(
-                            "Validation failed, nothing to change, or not a JSON object",
+                            "Validation failed (also targetUrl on a file link: 'targetUrl: "
+                            "cannot be set on a file link'), nothing to change, or not a JSON "
+                            "object",
                             "ValidationError",
                         ),
                         "404": NOT_FOUND,
@@ -490,7 +384,7 @@ def _paths() -> dict[str, Any]:
                 "summary": "A link's views and previews by UTC day, its referrers and devices",
                 "description": "Every day of the window, oldest first, zeros included. "
                 "Readable while the link is held (its retention too); gone with the link.",
-                "parameters": [CODE_PARAMETER, *_stats_parameters(30)],
+                "parameters": [CODE_PARAMETER, *_stats_parameters(LINK_DAYS)],
                 "responses": _protected(
                     {
                         "200": _stats_response("The link's stats", "LinkStats"),
@@ -503,7 +397,7 @@ def _paths() -> dict[str, Any]:
         "/api/v1/stats": {
             "get": {
                 "summary": "The whole service's views, previews, 404s and 410s by UTC day",
-                "parameters": _stats_parameters(7),
+                "parameters": _stats_parameters(SERVICE_DAYS),
                 "responses": _protected(
                     {
                         "200": _stats_response(
@@ -543,7 +437,8 @@ def _paths() -> dict[str, Any]:
                             "Error",
                         ),
                         "413": _response(
-                            "File over SECURELINK_MAX_UPLOAD_BYTES, or form fields over 64 KiB",
+                            "File over SECURELINK_MAX_UPLOAD_BYTES, or form fields over "
+                            + _kib(MAX_FORM_BYTES),
                             "Error",
                         ),
                         "422": IDEMPOTENCY_MISMATCH,
@@ -579,7 +474,7 @@ def _paths() -> dict[str, Any]:
         "/api/v1/keys/{id}": {
             "delete": {
                 "summary": "Disable a named API key at once (bootstrap key only; idempotent)",
-                "parameters": [_path_parameter("id", KEY_ID_PATTERN)],
+                "parameters": [_path_parameter("id", KeyId)],
                 "responses": _protected(
                     {
                         "204": _response("Disabled"),
@@ -605,12 +500,7 @@ def _paths() -> dict[str, Any]:
             "get": {
                 "summary": "200 while the process runs",
                 "security": PUBLIC,
-                "responses": {
-                    "200": {
-                        "description": "Alive",
-                        "content": {"text/plain": {"schema": {"type": "string"}}},
-                    }
-                },
+                "responses": {"200": _text("Alive")},
             },
         },
         "/-/readyz": {
@@ -638,12 +528,7 @@ def _paths() -> dict[str, Any]:
             "get": {
                 "summary": "Prometheus text format",
                 "security": PUBLIC,
-                "responses": {
-                    "200": {
-                        "description": "Metrics",
-                        "content": {"text/plain": {"schema": {"type": "string"}}},
-                    }
-                },
+                "responses": {"200": _text("Metrics")},
             },
         },
     }
@@ -664,80 +549,6 @@ def openapi_document(settings: Settings, now: datetime | None = None) -> dict[st
         "paths": _paths(),
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
-            "schemas": {
-                "CreateLinkRequestDto": _link_request(now or datetime.now(UTC)),
-                "CreateFileRequest": _file_request(now or datetime.now(UTC)),
-                "UpdateLinkRequest": _link_change(now or datetime.now(UTC)),
-                "RevokeByTagRequest": {
-                    "type": "object",
-                    "required": ["tag"],
-                    "properties": {"tag": {"type": "string", "pattern": TAG_PATTERN}},
-                },
-                "RevokedCount": {
-                    "type": "object",
-                    "required": ["revoked"],
-                    "properties": {"revoked": {"type": "integer", "minimum": 0}},
-                },
-                "DeletedCount": {
-                    "type": "object",
-                    "required": ["deleted"],
-                    "properties": {"deleted": {"type": "integer", "minimum": 0}},
-                },
-                "Link": LINK,
-                "LinkPage": {
-                    "type": "object",
-                    "required": ["items", "nextCursor"],
-                    "properties": {
-                        "items": {"type": "array", "items": _ref("Link")},
-                        "nextCursor": {"type": ["string", "null"], "pattern": CURSOR_PATTERN},
-                    },
-                },
-                "BatchRequest": {
-                    "type": "object",
-                    "required": ["links"],
-                    "properties": {
-                        "links": {
-                            "type": "array",
-                            "minItems": 1,
-                            "maxItems": 1000,
-                            # Any item is taken: a bad one gets its own 400 in `results`.
-                            "items": {
-                                "description": "A CreateLinkRequestDto; each item is checked "
-                                "on its own and an invalid one is reported in its result"
-                            },
-                        }
-                    },
-                },
-                "BatchResponse": {
-                    "type": "object",
-                    "required": ["results"],
-                    "properties": {
-                        "results": {
-                            "type": "array",
-                            "items": {
-                                "type": "object",
-                                "required": ["index", "status"],
-                                "properties": {
-                                    "index": {"type": "integer", "minimum": 0},
-                                    "status": {"type": "integer", "enum": [201, 400, 409, 503]},
-                                    "link": _ref("Link"),
-                                    "errors": {"type": "array", "items": {"type": "string"}},
-                                },
-                            },
-                        }
-                    },
-                },
-                "CreateApiKeyRequest": API_KEY_REQUEST,
-                "ApiKey": API_KEY,
-                "NewApiKey": NEW_API_KEY,
-                "ApiKeyList": {
-                    "type": "object",
-                    "required": ["items"],
-                    "properties": {"items": {"type": "array", "items": _ref("ApiKey")}},
-                },
-                **_stats_schemas(),
-                "Error": _error(),
-                "ValidationError": _error(with_errors=True),
-            },
+            "schemas": _schemas(now or datetime.now(UTC)),
         },
     }

@@ -20,7 +20,7 @@ from starlette.responses import Response
 from admin_api.errors import NotFound, ValidationFailed
 from shared.errors import json_response
 from shared.keys import Keys, is_valid_code
-from shared.models import Field, format_ms, now_ms
+from shared.models import Count, DateTime, Field, format_ms, now_ms
 from shared.stats import (
     DEVICE_LETTERS,
     KEEP_DAYS,
@@ -35,13 +35,13 @@ from shared.stats import (
 DAYS_ERROR = f"days: must be an integer from 1 to {KEEP_DAYS}"
 FORMAT_ERROR = "format: must be json or csv"
 CSV = "text/csv; charset=utf-8"
+LINK_DAYS = 30  # the window when the query names none
+SERVICE_DAYS = 7
 
 
-Count = Annotated[int, msgspec.Meta(ge=0)]
 UtcDate = Annotated[
     str, msgspec.Meta(pattern="^[0-9]{4}-[0-9]{2}-[0-9]{2}$", description="UTC day")
 ]
-DateTime = Annotated[str, msgspec.Meta(extra_json_schema={"format": "date-time"})]
 
 
 class DayCount(msgspec.Struct, frozen=True, kw_only=True):
@@ -218,7 +218,7 @@ def reader_of(request: Request) -> StatsReader:
 
 
 async def get_link_stats(request: Request) -> Response:
-    days, as_csv = read_query(request, 30)
+    days, as_csv = read_query(request, LINK_DAYS)
     code = request.path_params["code"]
     stats = await reader_of(request).link(code, days)
     if as_csv:
@@ -229,7 +229,7 @@ async def get_link_stats(request: Request) -> Response:
 
 
 async def get_service_stats(request: Request) -> Response:
-    days, as_csv = read_query(request, 7)
+    days, as_csv = read_query(request, SERVICE_DAYS)
     stats = await reader_of(request).service(days)
     if as_csv:
         rows: list[list[Any]] = [["date", "views", "previews", "notFound", "gone"]]

@@ -183,6 +183,10 @@ class FileSweeper:
                     raise asyncio.CancelledError from None  # the cancel came as a timeout
                 logger.warning("file sweep skipped: Redis is unavailable")
             except Exception:
+                if _stopping():
+                    # The cancel came as another error (a client cut off mid-reply): going on
+                    # would sweep forever, since nothing cancels the task a second time.
+                    raise asyncio.CancelledError from None
                 logger.exception("file sweep failed")
             await asyncio.sleep(interval_seconds)
 

@@ -11,7 +11,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from admin_api.errors import ValidationFailed
-from shared.keys import is_valid_code
+from shared.keys import CODE_PATTERN, TAG_PATTERN, is_valid_code
 from shared.urls import ascii_netloc, ascii_url
 
 MAX_URL_LENGTH = 2048
@@ -19,8 +19,7 @@ MAX_VIEWS = 2**31 - 1
 MAX_PASSWORD_LENGTH = 1024
 MAX_EXPIRES_MS = 253402300799999  # 9999-12-31T23:59:59.999Z, the last instant a Link can show
 MAX_TAGS = 10
-TAG_PATTERN = re.compile(r"[a-z0-9_-]{1,32}")
-TAGS_ERROR = "tags: must be at most 10 tags of [a-z0-9_-]{1,32}"
+TAGS_ERROR = f"tags: must be at most {MAX_TAGS} tags of {TAG_PATTERN.pattern}"
 CLICK_ERROR = "clickToOpen: must be a boolean"
 FILE_TARGET_ERROR = "targetUrl: cannot be set on a file link"
 # The fields PATCH may change, in the order their errors are listed.
@@ -181,7 +180,7 @@ def _max_views(value: Any, from_form: bool, errors: list[str]) -> int | None:
         errors.append("maxViews: must be greater than 0")
         return None
     if value > MAX_VIEWS:
-        errors.append("maxViews: must be at most 2147483647")
+        errors.append(f"maxViews: must be at most {MAX_VIEWS}")
         return None
     return value
 
@@ -190,7 +189,7 @@ def _password(value: Any, errors: list[str]) -> str | None:
     if value is None:
         return None
     if not isinstance(value, str) or not 1 <= len(value) <= MAX_PASSWORD_LENGTH:
-        errors.append("password: must be 1 to 1024 characters")
+        errors.append(f"password: must be 1 to {MAX_PASSWORD_LENGTH} characters")
         return None
     return value
 
@@ -199,7 +198,7 @@ def _custom_code(value: Any, errors: list[str]) -> str | None:
     if value is None:
         return None
     if not isinstance(value, str) or not is_valid_code(value):
-        errors.append("customCode: must match [A-Za-z0-9_-]{4,64}")
+        errors.append(f"customCode: must match {CODE_PATTERN.pattern}")
         return None
     return value
 

@@ -27,7 +27,7 @@ CODES = [
 class Follower(FastHttpUser):  # type: ignore[misc]
     wait_time = between(0, 0)
 
-    @task
+    @task  # type: ignore[untyped-decorator]
     def follow(self) -> None:
         code = random.choice(CODES)
         with self.client.get(

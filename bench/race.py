@@ -48,6 +48,7 @@ class Contender:
     served: Callable[[Service], int] | None  # the process's own count of 302s served
     counts_views: bool = True
     runs: list[Run] = field(default_factory=list)
+    views: Callable[[], int] | None = None  # its own store's views, when not the race's
 
     def median_run(self) -> Run:
         """The run of median throughput: what the table shows."""
@@ -87,8 +88,9 @@ def race(
 ) -> None:
     """Warm every contender up, then `rounds` rounds of one run each; runs land in `runs`.
 
-    `views` reads the scenario's views in Redis (all its links together). Services must be
-    started already; this only drives them.
+    `views` reads the scenario's views in Redis (all its links together), unless a contender
+    reads its own (a contender on another store). Services must be started already; this only
+    drives them.
     """
 
     def drive(contender: Contender, duration: float) -> WrkResult:
@@ -102,11 +104,12 @@ def race(
     for _ in range(rounds):
         for contender in contenders:
             count = contender.served
-            views_before = views() if contender.counts_views else 0
+            read = contender.views or views
+            views_before = read() if contender.counts_views else 0
             served_before = count(contender.service) if count else 0
             result = drive(contender, seconds)
             time.sleep(0.3)  # requests in flight when wrk stopped finish
-            added = views() - views_before if contender.counts_views else None
+            added = read() - views_before if contender.counts_views else None
             served = count(contender.service) - served_before if count else None
             contender.runs.append(Run(result, added, served))
 

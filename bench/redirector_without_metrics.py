@@ -19,8 +19,8 @@ def _nothing(*args: Any) -> None:
 def factory() -> Starlette:
     from redirector import app, hotpath
 
-    hotpath.hot_increment = lambda counter: _nothing  # type: ignore[assignment]
-    hotpath.hot_observe = lambda histogram: _nothing  # type: ignore[assignment]
+    hotpath.hot_increment = lambda counter: _nothing  # type: ignore[attr-defined]
+    hotpath.hot_observe = lambda histogram: _nothing  # type: ignore[attr-defined]
     return app.factory()
 
 

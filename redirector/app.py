@@ -102,7 +102,9 @@ def create_app(settings: Settings) -> Starlette:
         )
         totals = None
         if settings.record_stats:
-            totals = ServiceTotals(redis, days, timeout=settings.redis_timeout_ms / 1000)
+            totals = ServiceTotals(
+                redis, days, timeout=settings.redis_timeout_ms / 1000, scripts=resolving
+            )
         cluster_totals = totals if settings.redis_cluster else None
         found = Services(
             settings=settings,

@@ -73,6 +73,7 @@ class ClusterPipeline:
         self._unrouted: list[tuple[str, Sequence[Any], Sequence[Any], asyncio.Future[Any]]] = []
         self._stale = False
         self._refreshing: asyncio.Task[None] | None = None
+        self._closing = False
 
     async def start(self) -> None:
         """Read the slot map once; a cluster that is down now is read again on the first call."""
@@ -93,9 +94,7 @@ class ClusterPipeline:
             self._unrouted.append((name, keys, args, future))
             self.refresh_soon()
             return future
-        future = self._node(address).run(name, keys, args)
-        future.add_done_callback(self._on_done)
-        return future
+        return self._node(address).run(name, keys, args)
 
     def _node(self, address: Address) -> ScriptPipeline:
         node = self.nodes.get(address)
@@ -110,11 +109,14 @@ class ClusterPipeline:
                 on_batch=self.on_batch,
             )
             node.redirect = self._redirect
+            node.on_failure = self._on_failure
             self.nodes[address] = node
         return node
 
-    def _on_done(self, future: asyncio.Future[Any]) -> None:
-        if not future.cancelled() and isinstance(future.exception(), REDIS_UNAVAILABLE):
+    def _on_failure(self, error: BaseException) -> None:
+        """Once a failure, not once a call: a node's pipeline tells each lost connection, refused
+        connect, timeout or error reply once, however many calls it failed."""
+        if isinstance(error, REDIS_UNAVAILABLE) and not self._closing:
             self.refresh_soon()  # a lost node, TRYAGAIN, CLUSTERDOWN: the map may have changed
 
     def _redirect(self, call: Call, message: str) -> None:
@@ -125,6 +127,7 @@ class ClusterPipeline:
         if call.redirects > MAX_REDIRECTS:
             if not call.future.done():
                 call.future.set_exception(ClusterDownError(f"Too many redirections: {message}"))
+            self.refresh_soon()
             return
         address = (host or self.endpoint.host, int(port))
         call.asking = kind == "ASK"
@@ -171,11 +174,11 @@ class ClusterPipeline:
                 future.exception()
                 continue
             routed = self._node(address).run(name, keys, args)
-            routed.add_done_callback(self._on_done)
             routed.add_done_callback(functools.partial(_copy, future=future))
 
     async def aclose(self) -> None:
         """Close every primary's connection; calls in flight fail with a connection error."""
+        self._closing = True  # the connections it closes start no refresh
         if self._refreshing is not None:
             self._refreshing.cancel()
             with contextlib.suppress(asyncio.CancelledError):

@@ -1,21 +1,26 @@
 """GET/HEAD /{code} of a plain redirect, answered before Starlette's routing and middleware.
 
 A redirect is the one answer the redirector gives by the thousand, so it is sent here from
-header lists built at start-up. Everything else (404 for codes that cannot exist, preview
+header lists built at start-up (under uvicorn, written by the HTTP protocol itself:
+shared/fast_lane.py). Everything else (404 for codes that cannot exist, preview
 bots, passwords, files, 410, 503, errors) goes on to the Starlette app, carrying the script's
 reply in the scope when it was already asked: a request is never resolved twice.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import asyncio
+import re
+from collections.abc import Awaitable, Mapping
 from time import perf_counter
+from typing import Any
 
 from starlette.responses import Response
 from starlette.types import Message, Scope, Send
 
 from redirector.prefetch import PURPOSE_HEADERS
 from redirector.previews import is_preview_bot
+from redirector.recording import Visitor
 from redirector.resolver import RESOLVED, ResolveCall, is_file_reply, is_view_limited
 from redirector.visitors import device_class, referrer_host
 from shared.keys import CODE_PATTERN
@@ -26,6 +31,8 @@ from shared.scripts import ResolveMode, ResolveReply, ResolveStatus
 PLACEHOLDER = "\x00target\x00"
 _EMPTY_BODY: Message = {"type": "http.response.body", "body": b""}
 _OK = int(ResolveStatus.OK)
+# What an HTTP server refuses in a header value (uvicorn raises): such a target is the app's.
+_UNSAFE = re.compile(rb"[\x00-\x08\x0a-\x1f\x7f]")
 
 
 def template(
@@ -49,7 +56,12 @@ def template(
 
 
 class HotPath:
-    """Answers a plain redirect itself; returns False to let the app answer anything else."""
+    """Answers a plain redirect itself; returns False to let the app answer anything else.
+
+    Under uvicorn, shared/fast_lane.py asks it first (`offer`, then `head`, then `sent`) and
+    writes the redirect straight to the socket; `__call__` is the same answer through ASGI,
+    for granian and for requests the fast lane leaves to the app.
+    """
 
     def __init__(
         self,
@@ -70,20 +82,24 @@ class HotPath:
         self.count_ok = hot_increment(metrics.resolution("ok"))
         self.observe = hot_observe(metrics.duration("/{code}", self.status))
         self.headers, self.location_at = template(redirect, always_on)
+        # The same headers as HTTP/1.1 lines, for the fast lane: before and after Location.
+        lines = [name + b": " + value + b"\r\n" for name, value in self.headers]
+        self.head_before = b"".join(lines[: self.location_at]) + b"location: "
+        self.head_after = b"\r\n" + b"".join(lines[self.location_at + 1 :])
         self.valid = CODE_PATTERN.fullmatch
 
-    async def __call__(self, scope: Scope, send: Send) -> bool:
-        started = perf_counter()
+    def asks(self, scope: Scope) -> tuple[str, ResolveMode, Visitor | None] | None:
+        """The script call of a plain GET or HEAD /{code}; None for what only the app answers."""
         method = scope["method"]
         if method == "GET":
             mode = ResolveMode.COUNT
         elif method == "HEAD":
             mode = ResolveMode.PEEK
         else:
-            return False
+            return None
         code = scope["path"][1:]
         if scope.get("root_path") or self.valid(code) is None:
-            return False  # Starlette answers: its 404, or a route of its own
+            return None  # Starlette answers: its 404, or a route of its own
         user_agent = referer = ""
         for name, value in scope["headers"]:
             if name == b"user-agent":
@@ -91,27 +107,44 @@ class HotPath:
             elif name == b"referer":
                 referer = value.decode("latin-1")
             elif name in PURPOSE_HEADERS and mode is ResolveMode.COUNT:
-                return False  # a prefetch, perhaps: the app declines it, counting nothing
+                return None  # a prefetch, perhaps: the app declines it, counting nothing
         if user_agent and is_preview_bot(user_agent):
-            return False  # previews count no view and answer pages of their own
+            return None  # previews count no view and answer pages of their own
         visitor = None
         if self.record and mode is ResolveMode.COUNT:
             visitor = (referrer_host(referer), device_class(user_agent))
+        return code, mode, visitor
+
+    def target(self, scope: Scope, reply: Any) -> bytes | None:
+        """The Location of a reply this path answers; else None, the reply left in the scope."""
+        if (
+            reply[ResolveReply.STATUS] != _OK
+            or is_file_reply(reply)  # a file: the app streams it
+            # HEAD must not read the target without spending a view
+            or (scope["method"] == "HEAD" and is_view_limited(reply))
+            or not reply[ResolveReply.TARGET].isascii()  # the Responder percent-encodes it
+            or _UNSAFE.search(reply[ResolveReply.TARGET]) is not None
+        ):
+            scope[RESOLVED] = reply  # 404, 410, the password form, ...: the app answers
+            return None
+        target: bytes = reply[ResolveReply.TARGET]
+        return target
+
+    async def __call__(self, scope: Scope, send: Send) -> bool:
+        started = perf_counter()
+        if RESOLVED in scope:
+            return False  # the fast lane asked already: what it found is the app's to answer
+        call = self.asks(scope)
+        if call is None:
+            return False
         scope[STARTED] = started  # the app's RequestTimer counts the time spent here too
         try:
-            reply = await self.resolve(code, mode, visitor)
+            reply = await self.resolve(*call)
         except Exception as exc:
             scope[RESOLVED] = exc  # the app answers it: a 503, or the 500 with a reference id
             return False
-        if reply[ResolveReply.STATUS] != _OK or is_file_reply(reply):
-            scope[RESOLVED] = reply  # 404, 410, the password form, a file: the app answers
-            return False
-        if mode is ResolveMode.PEEK and is_view_limited(reply):
-            scope[RESOLVED] = reply  # HEAD must not read the target without spending a view
-            return False
-        target = reply[ResolveReply.TARGET]
-        if not target.isascii():
-            scope[RESOLVED] = reply  # the Responder percent-encodes it
+        target = self.target(scope, reply)
+        if target is None:
             return False
         self.count_ok()
         headers = self.headers.copy()
@@ -120,3 +153,33 @@ class HotPath:
         await send(_EMPTY_BODY)
         self.observe(perf_counter() - started)
         return True
+
+    # --- the fast lane's side (shared/fast_lane.py): the same steps, without ASGI ---------------
+    def offer(self, scope: Scope) -> Awaitable[Any] | None:
+        """The script call's reply to come, when this request may be a plain redirect."""
+        started = perf_counter()
+        call = self.asks(scope)
+        if call is None:
+            return None
+        scope[STARTED] = started
+        try:
+            return self.resolve(*call)
+        except Exception as exc:  # the app answers it, as after a failed await
+            scope[RESOLVED] = exc
+            return None
+
+    def head(self, scope: Scope, reply: asyncio.Future[Any]) -> tuple[int, bytes] | None:
+        """Status and header lines of the redirect (counted as served); None: the app answers."""
+        error = reply.exception()
+        if error is not None:
+            scope[RESOLVED] = error
+            return None
+        target = self.target(scope, reply.result())
+        if target is None:
+            return None
+        self.count_ok()
+        return self.status, self.head_before + target + self.head_after
+
+    def sent(self, scope: Scope) -> None:
+        """The redirect is written: its latency, as __call__ measures it."""
+        self.observe(perf_counter() - scope[STARTED])

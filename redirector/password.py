@@ -9,7 +9,9 @@ Guessing limits (kept in Redis under the link's hash tag):
   A flood takes every token, yet once it stops the next token is at most 3 s away, so nobody
   can keep the rightful user out for longer than that (a hard lock of 15 minutes could).
 A client is its IP address (see client_address for proxies), or the /64 network of an IPv6
-address.
+address. Every client's counts of one link are fields of two hashes under the link's hash tag
+(failures, checks running), so deleting the link removes them (Keys.owned_keys); each hash
+holds at most MAX_TRACKED_CLIENTS clients (begin_password_attempt.lua says what gives way).
 """
 
 from __future__ import annotations
@@ -41,10 +43,13 @@ RUNNING_HOLD_MS = 30_000
 # How long a request waits for earlier checks of the same client (or link) to finish.
 BUSY_WAIT_SECONDS = 5.0
 BUSY_POLL_SECONDS = 0.02
+# Clients one link's counters keep at once. The bucket lets at most 20 + 300 checks through in a
+# window, so with these numbers no live entry is ever dropped; the cap is for other settings.
+MAX_TRACKED_CLIENTS = 1_000
 
 
 def clock_ms() -> int | None:
-    """Now for the link's bucket, ms; None: the Redis server's clock. Tests replace it."""
+    """Now for the guessing limits, ms; None: the Redis server's clock. Tests replace it."""
     return None
 
 
@@ -214,12 +219,12 @@ async def _verify_and_count(request: Request, code: str, stored: str, password: 
     keys = found.keys
     client = request_client(request)
     counters = [
-        keys.password_failures(code, client),
+        keys.password_failures(code),
         keys.password_checks(code),
-        keys.password_pending(code, client),
+        keys.password_pending(code),
     ]
     responder = found.responder
-    status, wait_ms, ended = await _hold_a_place(found, code, counters)
+    status, wait_ms, ended = await _hold_a_place(found, code, counters, client)
     if ended is not None:
         # The link ran out of views (or was revoked) while this request waited for a place.
         return responder.outcome(request, ended)
@@ -231,7 +236,12 @@ async def _verify_and_count(request: Request, code: str, stored: str, password: 
     # From here the place is held; if anything below fails it is freed by its expiry.
     matches, new_hash = await found.passwords.verify(stored, password)
     wrong = 0 if matches else 1
-    await found.scripts.run("finish_password_attempt", counters, [wrong, FAILURE_WINDOW_SECONDS])
+    now = clock_ms()
+    await found.scripts.run(
+        "finish_password_attempt",
+        counters,
+        [client, wrong, FAILURE_WINDOW_SECONDS, MAX_TRACKED_CLIENTS, "" if now is None else now],
+    )
     if not matches:
         found.metrics.resolved("wrong_password")
         return _ask_again(request, 401, Text.WRONG_PASSWORD, Text.WRONG_PASSWORD)
@@ -244,7 +254,7 @@ async def _verify_and_count(request: Request, code: str, stored: str, password: 
 
 
 async def _hold_a_place(
-    found: Services, code: str, counters: list[str]
+    found: Services, code: str, counters: list[str], client: str
 ) -> tuple[AttemptStatus, int, Resolution | None]:
     """Hold a place for one check, waiting a little while earlier checks still run.
 
@@ -254,11 +264,13 @@ async def _hold_a_place(
     loop = asyncio.get_running_loop()
     deadline = loop.time() + BUSY_WAIT_SECONDS
     args = [
+        client,
         CLIENT_FAILURE_LIMIT,
         LINK_BUCKET_CAPACITY,
         LINK_REFILL_MS,
         RUNNING_HOLD_MS,
         FAILURE_WINDOW_SECONDS,
+        MAX_TRACKED_CLIENTS,
     ]
     while True:
         now = clock_ms()

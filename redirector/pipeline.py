@@ -178,6 +178,7 @@ class _Connection(asyncio.Protocol):
             return
         if not waiter.future.done():
             waiter.future.set_exception(error)
+        self.owner.failed(error)
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.abort(RedisConnectionError("Connection to Redis lost; the command may have run"))
@@ -195,6 +196,7 @@ class _Connection(asyncio.Protocol):
                 future.set_exception(error)
                 future.exception()  # a caller that gave up must not leave it unretrieved
         self.owner.closed(self)
+        self.owner.failed(error)
 
 
 class ScriptPipeline:
@@ -228,6 +230,9 @@ class ScriptPipeline:
         # Told a call answered by MOVED or ASK (a cluster's redirection); None on one server,
         # where such a reply is an ordinary error.
         self.redirect: Callable[[Call, str], None] | None = None
+        # Told each failure once, however many calls it failed: a lost or refused connection,
+        # a timeout, an error reply (a cluster reads its slot map again); None on one server.
+        self.on_failure: Callable[[BaseException], None] | None = None
 
     def pending(self) -> int:
         """Calls queued or in flight."""
@@ -355,6 +360,12 @@ class ScriptPipeline:
             if not future.done():
                 future.set_exception(error)
                 future.exception()
+        self.failed(error)
+
+    def failed(self, error: BaseException) -> None:
+        """A failure of this connection or of one call: told to `on_failure`, if any."""
+        if self.on_failure is not None:
+            self.on_failure(error)
 
     def _schedule_flush(self) -> None:
         if not self._flush_scheduled:

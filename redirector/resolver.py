@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -97,7 +98,7 @@ class Resolver:
         self.recording = recording
         self.retention = str(settings.retention_seconds)
         self.deadline = settings.redis_timeout_ms / 1000 * 2
-        self.pipelined = isinstance(scripts, ScriptPipeline | ClusterPipeline)
+        self.pipeline = scripts if isinstance(scripts, ScriptPipeline | ClusterPipeline) else None
         # Given only when the script cannot count the day's totals itself (Redis Cluster).
         self.totals = totals
 
@@ -109,15 +110,16 @@ class Resolver:
         keys, args = self.recording.call_keys(code), [int(mode), self.retention]
         if visitor is not None:
             args += ["", *visitor]
-        if self.pipelined:
-            reply = self.scripts.run("resolve_link", keys, args)
-            return reply if self.totals is None else self._totalled(reply, mode)
+        if self.pipeline is not None:
+            reply = self.pipeline.run("resolve_link", keys, args)
+            if self.totals is not None:  # counted when the reply comes: no coroutine a call
+                reply.add_done_callback(functools.partial(self._count_done, mode=mode))
+            return reply
         return self._bounded(keys, args, mode)
 
-    async def _totalled(self, pending: Awaitable[Any], mode: ResolveMode) -> Any:
-        reply = await pending
-        self._count_totals(reply, mode)
-        return reply
+    def _count_done(self, reply: asyncio.Future[Any], *, mode: ResolveMode) -> None:
+        if not reply.cancelled() and reply.exception() is None:
+            self._count_totals(reply.result(), mode)
 
     async def _bounded(self, keys: list[str], args: list[Any], mode: ResolveMode) -> Any:
         async with asyncio.timeout(self.deadline):

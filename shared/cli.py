@@ -7,12 +7,14 @@ import shutil
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from shared.logs import log_config
 from shared.settings import Settings, SettingsError
 
 # prometheus-client's own variable; read when a worker first imports it, so this module never
-# imports it: with one worker, uvicorn runs the app in this very process.
+# imports it: with one worker, uvicorn runs the app in this very process (shared.metrics names
+# it too).
 MULTIPROC_DIR = "PROMETHEUS_MULTIPROC_DIR"
 
 
@@ -59,31 +61,46 @@ def serve(app_factory: str, port_of: str) -> None:
             shutil.rmtree(directory, ignore_errors=True)
 
 
-def _uvicorn(app_factory: str, settings: Settings, port: int) -> None:
-    import uvicorn
-
-    uvicorn.run(
-        app_factory,
-        factory=True,
-        host=settings.host,
-        port=port,
-        workers=settings.workers,
-        # 431 past 64 KiB of headers, head deadline, body rate, connection cap
-        http="shared.http_limits:BoundedHttpToolsProtocol",
-        log_config=log_config(settings.log_format, settings.log_level),
-        log_level=settings.log_level,
-        access_log=settings.access_log,
-        server_header=False,
+def uvicorn_options(settings: Settings, port: int) -> dict[str, Any]:
+    """uvicorn.run's options for a service (besides the app): the protocol, logs, limits."""
+    return {
+        "host": settings.host,
+        "port": port,
+        "workers": settings.workers,
+        # 431 past 64 KiB of headers, head deadline, body rate, connection cap; and the
+        # redirector's plain redirects written without ASGI (shared/fast_lane.py)
+        "http": "shared.fast_lane:FastLaneProtocol",
+        "log_config": log_config(settings.log_format, settings.log_level),
+        "log_level": settings.log_level,
+        "access_log": settings.access_log,
+        "server_header": False,
         # uvicorn would trust X-Forwarded-For from 127.0.0.1 on its own; the only source of
-        # that trust is SECURELINK_TRUSTED_PROXIES (redirector/password.py).
-        proxy_headers=False,
-        forwarded_allow_ips="",
-        backlog=4096,
-        timeout_graceful_shutdown=5,
+        # that trust is SECURELINK_TRUSTED_PROXIES (redirector/password.py). Off, it also
+        # leaves the app unwrapped, where the fast lane finds its hot path.
+        "proxy_headers": False,
+        "forwarded_allow_ips": "",
+        "backlog": 4096,
+        "timeout_graceful_shutdown": 5,
         # Longer than the idle timeouts of common clients and load balancers (60 s), so a
         # client never reuses a connection the server is closing at that very moment.
-        timeout_keep_alive=65,
-    )
+        "timeout_keep_alive": 65,
+    }
+
+
+def _uvicorn(app_factory: str, settings: Settings, port: int) -> None:
+    """One worker: uvicorn.run, in this process. More: uvicorn's supervisor, ours by a hook."""
+    import uvicorn
+
+    options = uvicorn_options(settings, port)
+    if settings.workers == 1:
+        uvicorn.run(app_factory, factory=True, **options)
+        return
+    from shared.workers import Supervisor
+
+    # What uvicorn.run does with several workers, with the supervisor that marks a dead
+    # worker dead in the metrics.
+    config = uvicorn.Config(app_factory, factory=True, **options)
+    Supervisor(config, sockets=[config.bind_socket()]).run()
 
 
 def _granian(app_factory: str, settings: Settings, port: int) -> None:

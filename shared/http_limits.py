@@ -14,7 +14,11 @@ sockets could hold a worker's file descriptors forever. This subclass enforces, 
   than the open-file limit less 128 for Redis, files and logs) a new connection gets 503 with
   a short body and is closed at once;
 - uvicorn's own 400 for a request it cannot parse carries our nosniff and Referrer-Policy
-  headers, and its log line is written at most once a minute (with the count left out).
+  headers, and its log line is written at most once a minute (with the count left out);
+- uvicorn's keep-alive idle timeout (timeout_keep_alive) is kept, but with one timer per
+  connection instead of one armed and cancelled for every response (about 2.5 us a request
+  on uvloop): a response notes when the connection fell idle, a read clears it, and the timer,
+  when it fires, closes an idle connection or waits out what is left of the idle time.
 
 Another server (granian, say) must enforce the same settings; they live in shared/settings.py.
 """
@@ -140,6 +144,8 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         self._body_bytes = 0
         self._head_timer: asyncio.TimerHandle | None = None
         self._body_timer: asyncio.TimerHandle | None = None
+        self._idle_since: float | None = None  # loop time the last response left it idle
+        self._idle_timer: asyncio.TimerHandle | None = None
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
@@ -176,6 +182,35 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         if self._body_timer is None and self._in_body:
             self._body_bytes = 0
             self._body_timer = self.loop.call_later(self._policy.body_window, self._check_body_rate)
+
+    def _unset_keepalive_if_required(self) -> None:
+        # uvicorn calls this on every read and after every response: no timer is touched.
+        self._idle_since = None
+
+    def on_response_complete(self) -> None:
+        """uvicorn's, but noting the idle time where it would arm a timer for each response."""
+        self.server_state.total_requests += 1
+        if self.transport.is_closing():
+            return
+        self._idle_since = None
+        self.flow.resume_reading()
+        if self.pipeline:
+            cycle, app = self.pipeline.pop()
+            self._start_asgi_task(cycle, app)
+            return
+        self._idle_since = self.loop.time()
+        if self._idle_timer is None:
+            self._idle_timer = self.loop.call_later(self.timeout_keep_alive, self._idle_check)
+
+    def _idle_check(self) -> None:
+        self._idle_timer = None
+        if self._idle_since is None or self.transport.is_closing():
+            return  # busy: the next response that leaves it idle starts the timer again
+        left = self._idle_since + self.timeout_keep_alive - self.loop.time()
+        if left > 0:
+            self._idle_timer = self.loop.call_later(left, self._idle_check)
+        else:
+            self.timeout_keep_alive_handler()
 
     def send_400_response(self, msg: str) -> None:
         # uvicorn's own answer to a request it cannot parse, with our headers.
@@ -229,7 +264,7 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         self._body_timer = self.loop.call_later(self._policy.body_window, self._check_body_rate)
 
     def _cancel_timers(self) -> None:
-        for timer in (self._head_timer, self._body_timer):
+        for timer in (self._head_timer, self._body_timer, self._idle_timer):
             if timer is not None:
                 timer.cancel()
-        self._head_timer = self._body_timer = None
+        self._head_timer = self._body_timer = self._idle_timer = None

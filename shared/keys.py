@@ -6,6 +6,8 @@ import re
 from dataclasses import dataclass
 
 CODE_PATTERN = re.compile(r"[A-Za-z0-9_-]{4,64}")
+# A tag names a key of its own (`tag:{tag:<name>}`), so it is as plain as a code.
+TAG_PATTERN = re.compile(r"[a-z0-9_-]{1,32}")
 
 
 def is_valid_code(code: str) -> bool:
@@ -38,16 +40,14 @@ class Keys:
         return self.link(code), self.stats(code), self.preview_stats(code)
 
     def owned_keys(self, code: str) -> tuple[str, ...]:
-        """Every key under the link's hash tag that delete_link removes with it: its family
-        (stats included), its password-check bucket and its link-wide password counters.
-
-        Per-client counters (`pwfail:{code}:<client>`) cannot be named without a scan; they
-        expire with their 15-minute window (README, "Changing and ending links")."""
+        """Every key under the link's hash tag, which delete_link removes with it: its family
+        (stats included), its password-check bucket and its password counters of all clients
+        (one hash of failures and one of running checks, a field per client)."""
         return (
             *self.link_family(code),
             self.password_checks(code),
-            self.password_failures_all(code),
-            self.password_pending_all(code),
+            self.password_failures(code),
+            self.password_pending(code),
         )
 
     def tag(self, name: str) -> str:
@@ -62,24 +62,16 @@ class Keys:
         """The service's counts of one UTC day (YYYY-MM-DD): a hash tag of its own per day."""
         return f"{self.prefix}:totals:{{{day}}}"
 
-    def password_failures(self, code: str, client: str) -> str:
-        """Wrong password tries of one client on one link."""
-        return f"{self.prefix}:pwfail:{{{code}}}:{client}"
-
-    def password_failures_all(self, code: str) -> str:
-        """Wrong password tries of all clients on one link."""
+    def password_failures(self, code: str) -> str:
+        """Wrong password tries on one link: a hash of client -> '<count> <window end, ms>'."""
         return f"{self.prefix}:pwfail:{{{code}}}"
 
     def password_checks(self, code: str) -> str:
         """The link's password-check rate: when its token bucket is next full (GCRA), ms."""
         return f"{self.prefix}:pwrate:{{{code}}}"
 
-    def password_pending(self, code: str, client: str) -> str:
-        """Password checks of one client on one link that are running now."""
-        return f"{self.prefix}:pwpend:{{{code}}}:{client}"
-
-    def password_pending_all(self, code: str) -> str:
-        """Password checks of all clients on one link that are running now."""
+    def password_pending(self, code: str) -> str:
+        """Password checks running now on one link: a hash of client -> '<count> <hold end, ms>'."""
         return f"{self.prefix}:pwpend:{{{code}}}"
 
     @property

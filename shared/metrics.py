@@ -8,11 +8,18 @@ Without it (an app inside a test, or an embedding), each app has a registry of i
 
 Every metric is declared here, once. Label values come from small fixed sets (outcomes, route
 templates, status codes, exception class names), never from a path or a code.
+
+Counters and histograms of a worker that died stay in the sum (what it counted happened); its
+live gauges must leave it. A worker that stops cleanly marks itself dead (`Metrics.close`); one
+that is killed is marked dead by the supervisor that notices it gone (shared/workers.py), and,
+for any other server's supervisor (granian's), by the next worker that starts:
+`forget_dead_workers`.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import time
 from bisect import bisect_left
 from collections.abc import Callable, Iterable
@@ -21,6 +28,7 @@ from typing import Any
 from prometheus_client import (
     CollectorRegistry,
     Counter,
+    Gauge,
     Histogram,
     disable_created_metrics,
     generate_latest,
@@ -40,6 +48,43 @@ BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512)
 # Scope key of when a request began, set by a handler in front of the app (the hot path).
 STARTED = "securelink.started"
 UNMATCHED = "unmatched"  # the template of a path no route knows (its 404 or 405)
+# prometheus-client's own variable (shared/cli.py names it too, without importing this module).
+MULTIPROC_DIR = "PROMETHEUS_MULTIPROC_DIR"
+# The file names of live gauges in PROMETHEUS_MULTIPROC_DIR: gauge_<mode>_<pid>.db.
+_LIVE_GAUGE_FILE = re.compile(r"^gauge_live[a-z]*_(\d+)\.db$")
+_swept_in: set[int] = set()  # the process ids that have run forget_dead_workers
+
+
+def forget_dead_workers(directory: str | os.PathLike[str]) -> list[int]:
+    """Mark dead every process whose live gauges are in `directory` but which no longer runs.
+
+    Runs once in a process, before its first gauge opens its file. A file of this very process
+    id was left by a dead worker whose id was reused: it goes too. A file of a process id that
+    runs is kept, even when that process is not one of ours (an id reused by some other
+    program): a stale gauge is the lesser harm than forgetting a live worker's. The ids marked.
+    """
+    pid = os.getpid()
+    if pid in _swept_in:
+        return []
+    _swept_in.add(pid)
+    dead: set[int] = set()
+    for name in os.listdir(directory):
+        found = _LIVE_GAUGE_FILE.match(name)
+        if found and (int(found[1]) == pid or not _runs(int(found[1]))):
+            dead.add(int(found[1]))
+    for gone in sorted(dead):
+        mark_process_dead(gone, str(directory))  # type: ignore[no-untyped-call]
+    return sorted(dead)
+
+
+def _runs(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # it runs, as another user
+        return True
+    return True
 
 
 class Metrics:
@@ -49,6 +94,8 @@ class Metrics:
         self.service = service
         # prometheus-client chose its value store when first imported, from the environment.
         self.multiprocess = values.ValueClass is not values.MutexValue
+        if self.multiprocess:
+            forget_dead_workers(os.environ[MULTIPROC_DIR])
         disable_created_metrics()  # type: ignore[no-untyped-call]  # no `_created` gauges: multiprocess mode has none either
         self.registry = CollectorRegistry(auto_describe=True)
         registry = self.registry
@@ -84,6 +131,15 @@ class Metrics:
             buckets=BATCH_BUCKETS,
             registry=registry,
         )
+        # A live gauge: the sum over the workers that run now, so a dead one leaves it.
+        self.worker_processes = Gauge(
+            "securelink_worker_processes",
+            "Worker processes of the service that are running",
+            ["service"],
+            multiprocess_mode="livesum",
+            registry=registry,
+        )
+        self.worker_processes.labels(service).set(1)
         self._children: dict[tuple[str, str], Any] = {}
 
     def resolution(self, outcome: str) -> Any:

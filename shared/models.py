@@ -7,9 +7,11 @@ import functools
 import time
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Any
+from typing import Annotated, Any, Literal
 
 import msgspec
+
+from shared.keys import CODE_PATTERN, TAG_PATTERN
 
 
 class Field:
@@ -42,26 +44,35 @@ class Status(enum.StrEnum):
     REVOKED = "revoked"
 
 
+# The wire types' constraints, for the OpenAPI document (msgspec.json.schema_components): the
+# server only encodes these models; what it accepts is checked by admin_api/validation.py.
+# A JSON Schema pattern may match anywhere, hence the anchors.
+ShortCode = Annotated[str, msgspec.Meta(pattern=f"^{CODE_PATTERN.pattern}$")]
+Tag = Annotated[str, msgspec.Meta(pattern=f"^{TAG_PATTERN.pattern}$")]
+Count = Annotated[int, msgspec.Meta(ge=0)]
+DateTime = Annotated[str, msgspec.Meta(extra_json_schema={"format": "date-time"})]
+
+
 class Link(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
-    short_code: str
+    short_code: ShortCode
     short_url: str
     target_url: str | None
-    kind: str
-    expires_at: str | None
-    max_views: int | None
-    views: int
-    remaining_views: int | None
+    kind: Literal["url", "file"]
+    expires_at: DateTime | None
+    max_views: Annotated[int, msgspec.Meta(ge=1)] | None
+    views: Count
+    remaining_views: Count | None
     password_protected: bool
     status: Status
-    created_at: str
-    last_viewed_at: str | None
-    tags: list[str] = msgspec.field(default_factory=list)
-    click_to_open: bool = False
+    created_at: DateTime
+    last_viewed_at: DateTime | None
+    tags: list[Tag]
+    click_to_open: bool
 
 
 class FileLink(Link, frozen=True, kw_only=True, rename="camel"):
     file_name: str
-    file_size: int
+    file_size: Count
     content_type: str
 
 

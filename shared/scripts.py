@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 import hashlib
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +24,7 @@ SCRIPT_NAMES = (
     "update_link",
     "delete_link",
     "claim_idempotency_key",
+    "add_totals",
 )
 
 
@@ -100,20 +102,33 @@ def script_dir() -> Path:
     return packaged if packaged.is_dir() else here.parent / "lua"
 
 
+# A line `--- @include "name"` stands for lua/includes/name.lua, as in BullMQ's scripts: what
+# two scripts share is written once and still runs inside each, atomically, under one digest.
+INCLUDE = re.compile(rb'^--- @include "([a-z_]+)"$', re.MULTILINE)
+
+
 def load_scripts(directory: Path | None = None) -> dict[str, Script]:
     """Read every script once; a missing or empty one fails start-up, not the first request."""
     directory = directory or script_dir()
     scripts = {}
     for name in SCRIPT_NAMES:
         path = directory / f"{name}.lua"
-        try:
-            source = path.read_bytes()
-        except OSError as exc:
-            raise ScriptError(f"cannot read Lua script {path}: {exc.strerror}") from None
+        source = _read(path, "script")
         if not source.strip():
             raise ScriptError(f"Lua script {path} is empty")
+        source = INCLUDE.sub(
+            lambda match: _read(directory / "includes" / f"{match[1].decode()}.lua", "include"),
+            source,
+        )
         scripts[name] = Script(name, source, hashlib.sha1(source).hexdigest())
     return scripts
+
+
+def _read(path: Path, what: str) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise ScriptError(f"cannot read Lua {what} {path}: {exc.strerror}") from None
 
 
 class ScriptClient(Protocol):

@@ -153,7 +153,7 @@ def wheel_files(tmp_path_factory: pytest.TempPathFactory) -> set[str]:
 
 
 def test_wheel_carries_every_lua_script_as_shared_lua(wheel_files: set[str]) -> None:
-    scripts = {path.name for path in (ROOT / "lua").glob("*.lua")}
+    scripts = {path.relative_to(ROOT / "lua").as_posix() for path in (ROOT / "lua").rglob("*.lua")}
 
     packaged = {
         name.removeprefix("shared/lua/") for name in wheel_files if name.startswith("shared/lua/")

@@ -9,6 +9,7 @@ import httpx
 import pytest
 import redis
 
+from tests.support.raw import raw_hash
 from tests.support.stacks import Stack
 
 UNAUTHORIZED = {"status": 401, "error": "Unauthorized", "message": "Missing or invalid API key"}
@@ -76,7 +77,7 @@ def test_redis_holds_only_the_digest_of_a_key(stack: Stack, redis_url: str) -> N
     client = redis.Redis.from_url(redis_url)
 
     stored = b"".join(
-        key + b"".join(k + v for k, v in client.hgetall(key).items())
+        key + b"".join(k + v for k, v in raw_hash(client, key).items())
         for key in client.scan_iter(match=f"{stack.prefix}:{{apikeys}}:*")
     )
     client.close()

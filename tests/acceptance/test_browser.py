@@ -65,7 +65,7 @@ def test_browser_sees_the_form_is_refused_a_wrong_password_then_lands_on_the_tar
     stack: Stack, landing_url: str
 ) -> None:
     _require_chromium()
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import ConsoleMessage, sync_playwright
 
     link = stack.create_link(targetUrl=landing_url, password=PASSWORD, maxViews=3)
 
@@ -75,12 +75,12 @@ def test_browser_sees_the_form_is_refused_a_wrong_password_then_lands_on_the_tar
             page = browser.new_page()
             page.set_default_timeout(15_000)
             violations: list[str] = []
-            page.on(
-                "console",
-                lambda message: (
-                    "Content Security Policy" in message.text and violations.append(message.text)
-                ),
-            )
+
+            def note_violation(message: ConsoleMessage) -> None:
+                if "Content Security Policy" in message.text:
+                    violations.append(message.text)
+
+            page.on("console", note_violation)
 
             form = page.goto(link["shortUrl"])
             form_status = form.status if form is not None else None

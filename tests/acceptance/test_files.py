@@ -10,7 +10,7 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlsplit
 
 import httpx
@@ -19,6 +19,7 @@ import redis
 from shared.keys import Keys
 from tests.support.stacks import Stack
 from tests.support.uploads import CONTENT_TYPE, FilePart, LargeUpload, multipart
+from tests.support.waiting import wait_until
 
 MIB = 1024 * 1024
 
@@ -57,15 +58,6 @@ def pid_of(stack: Stack, module: str) -> int:
     (service,) = [s for s in stack.services if s.module == module]
     assert service.process is not None
     return service.process.pid
-
-
-def wait_until(condition: Callable[[], bool], seconds: float) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.1)
-    return condition()
 
 
 def test_uploaded_file_downloads_with_its_bytes_name_and_type(stack: Stack) -> None:
@@ -240,10 +232,10 @@ def test_upload_cut_off_in_the_middle_leaves_no_file_and_the_server_fine(stack: 
 
     with socket.create_connection((url.hostname, url.port)) as connection:
         connection.sendall(head + body[: 2 * MIB])
-        assert wait_until(lambda: len(stored_names(stack) - before) == 1, 10), "upload not started"
+        wait_until(lambda: len(stored_names(stack) - before) == 1, message="upload not started")
     # The connection is closed with half the body sent.
 
-    assert wait_until(lambda: stored_names(stack) == before, 10), "a partial file was left"
+    wait_until(lambda: stored_names(stack) == before, message="a partial file was left")
     assert upload(stack, FilePart(b"still fine")).status_code == 201
     assert httpx.get(f"{stack.admin_url}/-/healthz").status_code == 200
 
@@ -251,12 +243,14 @@ def test_upload_cut_off_in_the_middle_leaves_no_file_and_the_server_fine(stack: 
 def test_files_go_away_with_their_links_and_no_orphan_is_left(
     start_stack: Callable[..., Stack], redis_sync: redis.Redis
 ) -> None:
+    # Nothing can end before the count of 5 below: the expiry is 5 s away, the retention and
+    # the orphan's grace 3 s, ten times what the steps in between take on a busy machine.
     short = start_stack(
-        SECURELINK_RETENTION_SECONDS=1,
+        SECURELINK_RETENTION_SECONDS=3,
         SECURELINK_FILE_SWEEP_SECONDS=1,
-        SECURELINK_FILE_GRACE_SECONDS=2,
+        SECURELINK_FILE_GRACE_SECONDS=3,
     )
-    soon = (datetime.now(UTC) + timedelta(seconds=1)).isoformat()
+    soon = (datetime.now(UTC) + timedelta(seconds=5)).isoformat()
     revoked = upload_link(short, FilePart(b"revoke me"))
     expiring = upload_link(short, FilePart(b"expire me"), ("expiresAt", soon))
     exhausted = upload_link(short, FilePart(b"view me once"), ("maxViews", "1"))
@@ -265,17 +259,15 @@ def test_files_go_away_with_their_links_and_no_orphan_is_left(
     assert short.admin("POST", f"/api/v1/links/{revoked['shortCode']}/revoke").status_code == 200
     directory = files_dir(short)
     orphan = directory / ("ab" * 16)  # what a crash between the write and the link leaves
-    orphan.write_bytes(b"orphan")
-    long_ago = time.time() - 3600
-    os.utime(orphan, (long_ago, long_ago))
+    orphan.write_bytes(b"orphan")  # older than the grace 3 s from now
     assert len(stored_names(short)) == 5  # the revoked file stays for the retention
 
-    assert wait_until(lambda: len(stored_names(short)) == 1, 20), stored_names(short)
+    wait_until(lambda: len(stored_names(short)) == 1, message="the swept files")
 
     for gone in (revoked, expiring, exhausted):
         assert short.admin("GET", f"/api/v1/links/{gone['shortCode']}").status_code == 404
     assert short.visit("GET", f"/{kept['shortCode']}").content == b"keep me"
-    tracked = redis_sync.zrange(Keys(short.prefix).files, 0, -1)
+    tracked = cast(list[bytes], redis_sync.zrange(Keys(short.prefix).files, 0, -1))
     assert [member.decode().split(":")[1] for member in tracked] == [kept["shortCode"]]
     (left,) = stored_names(short)
     assert tracked[0].decode().split(":")[0] == left

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import secrets
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from typing import cast
 
 import httpx
 import redis
 
+from tests.support.raw import raw_field, raw_hash
 from tests.support.stacks import Stack
 
 PASSWORD = "Tr0ub4dor&3-acceptance"
@@ -35,12 +38,12 @@ def dump(client: redis.Redis, prefix: str) -> bytes:
         blob += key + b"\n"
         kind = client.type(key)
         if kind == b"hash":
-            for field, value in client.hgetall(key).items():
+            for field, value in raw_hash(client, key).items():
                 blob += field + b"=" + value + b"\n"
         elif kind == b"string":
-            blob += (client.get(key) or b"") + b"\n"
+            blob += (cast(bytes | None, client.get(key)) or b"") + b"\n"
         elif kind == b"stream":
-            for _, entry in client.xrange(key):
+            for _, entry in cast(list[tuple[bytes, dict[bytes, bytes]]], client.xrange(key)):
                 for field, value in entry.items():
                     blob += field + b"=" + value + b"\n"
         else:
@@ -140,7 +143,7 @@ def test_argon2id_at_rest_and_the_plaintext_nowhere_in_redis(
     stack.visit("POST", f"/{code}", data={"password": PASSWORD + "?"})
     stack.visit("POST", f"/{code}", data={"password": PASSWORD})
 
-    stored = redis_sync.hget(f"{stack.prefix}:link:{{{code}}}", "p")
+    stored = raw_field(redis_sync, f"{stack.prefix}:link:{{{code}}}", "p")
     everything = dump(redis_sync, stack.prefix)
 
     assert stored is not None and stored.startswith(b"$argon2id$")
@@ -175,3 +178,33 @@ def test_preview_bots_and_head_count_nothing(stack: Stack) -> None:
     assert [r.status_code for r in heads] == [200, 200]  # view-limited: never the target
     assert all("location" not in r.headers for r in heads)
     assert views_of(stack, limited) == views_of(stack, locked) == 0
+
+
+def test_delete_removes_every_clients_password_counters_and_the_code_starts_clean(
+    start_stack: Callable[..., Stack], redis_sync: redis.Redis
+) -> None:
+    # Behind a trusted proxy (this test), X-Forwarded-For tells the clients apart.
+    stack = start_stack(SECURELINK_TRUSTED_PROXIES="127.0.0.1")
+    code = protected(stack, customCode=f"del-{secrets.token_hex(6)}")["shortCode"]
+    for client in ("203.0.113.1", "203.0.113.2"):
+        for i in range(4):
+            wrong = stack.visit(
+                "POST", f"/{code}", data={"password": f"no{i}"}, headers={"X-Forwarded-For": client}
+            )
+            assert wrong.status_code == 401
+    failures = f"{stack.prefix}:pwfail:{{{code}}}".encode()
+    assert redis_sync.hlen(failures) == 2
+
+    deleted = stack.admin("DELETE", f"/api/v1/links/{code}")
+
+    assert deleted.status_code == 204
+    assert list(redis_sync.scan_iter(match=f"*{{{code}}}*", count=1000)) == []
+    protected(stack, customCode=code)
+    again = [
+        stack.visit(
+            "POST", f"/{code}", data={"password": f"re{i}"}, headers={"X-Forwarded-For": client}
+        ).status_code
+        for client in ("203.0.113.1", "203.0.113.2")
+        for i in range(6)
+    ]
+    assert again == ([401] * 5 + [429]) * 2

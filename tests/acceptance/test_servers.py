@@ -9,6 +9,7 @@ removes one is noticed.
 from __future__ import annotations
 
 import contextlib
+import json
 import socket
 from collections.abc import Callable
 from urllib.parse import urlsplit
@@ -62,3 +63,40 @@ def test_granian_differs_from_the_contract_where_the_readme_says(
     assert b"x-content-type-options: nosniff" in huge_head(uvicorn)
     assert huge_head(granian).startswith(b"HTTP/1.1 431 ")
     assert b"x-content-type-options" not in huge_head(granian)
+
+
+def test_under_granian_json_logs_are_one_object_a_line_granians_own_included(
+    start_stack: Callable[..., Stack],
+) -> None:
+    stack = start_stack(
+        SECURELINK_SERVER="granian",
+        SECURELINK_WORKERS=2,
+        SECURELINK_LOG_FORMAT="json",
+        SECURELINK_LOG_LEVEL="info",
+        SECURELINK_ACCESS_LOG=1,
+    )
+    code = stack.create_link(targetUrl="https://example.com/logged")["shortCode"]
+    redirect = stack.visit("GET", f"/{code}")
+    missing = stack.visit("GET", "/NoSuchCode3", headers={"X-Request-Id": "req-granian"})
+    stack.stop()
+
+    records = {
+        service.name: [json.loads(line) for line in service.output().splitlines() if line.strip()]
+        for service in stack.services
+    }
+
+    assert (redirect.status_code, missing.status_code) == (302, 404)
+    for lines in records.values():
+        assert lines, "info level logs granian's start-up"
+        assert all(isinstance(record, dict) for record in lines)
+        assert all({"time", "level", "logger", "event"} <= set(record) for record in lines)
+        events = [record["event"] for record in lines if record["logger"] == "_granian"]
+        assert events[0].startswith("Starting granian")
+        assert sum(event.startswith("Spawning worker-") for event in events) == 2
+    access = [r for r in records["redirector"] if r["logger"] == "granian.access"]
+    assert [(r["method"], r["path"], r["status"]) for r in access if r["path"] != "/-/healthz"] == [
+        ("GET", f"/{code}", 302),
+        ("GET", "/NoSuchCode3", 404),
+    ]
+    assert [r.get("request_id") for r in access if r["path"] == "/NoSuchCode3"] == ["req-granian"]
+    assert all(r["http_version"] == "1.1" and r["client"] == "127.0.0.1" for r in access)

@@ -8,15 +8,9 @@ import redis
 from starlette.testclient import TestClient
 
 from shared.keys import Keys
+from tests.support.links import create_link
 
 TAGS_ERROR = "tags: must be at most 10 tags of [a-z0-9_-]{1,32}"
-
-
-def _create(client: TestClient, **fields: Any) -> dict[str, Any]:
-    response = client.post("/api/v1/links", json={"targetUrl": "https://example.com/", **fields})
-    assert response.status_code == 201, response.text
-    link: dict[str, Any] = response.json()
-    return link
 
 
 def _codes(response: Any) -> list[str]:
@@ -26,11 +20,12 @@ def _codes(response: Any) -> list[str]:
 def test_delete_answers_204_then_404_and_frees_the_code(
     admin_client: TestClient, redis_sync: redis.Redis, key_prefix: str
 ) -> None:
-    code = _create(admin_client, customCode="gone-soon")["shortCode"]
+    code = create_link(admin_client, customCode="gone-soon")["shortCode"]
     keys = Keys(key_prefix)
     redis_sync.hset(keys.stats(code), "dd", 1)
     redis_sync.hset(keys.preview_stats(code), "t", 1)
-    redis_sync.set(keys.password_failures_all(code), 3)
+    redis_sync.hset(keys.password_failures(code), "203.0.113.7", "3 99999999999999")
+    redis_sync.hset(keys.password_pending(code), "203.0.113.7", "1 99999999999999")
 
     first = admin_client.delete(f"/api/v1/links/{code}")
     second = admin_client.delete(f"/api/v1/links/{code}")
@@ -41,17 +36,17 @@ def test_delete_answers_204_then_404_and_frees_the_code(
     assert second.json()["message"] == "Link not found"
     assert redis_sync.exists(*keys.owned_keys(code)) == 0
     assert admin_client.get(f"/api/v1/links/{code}").status_code == 404
-    assert _create(admin_client, customCode="gone-soon")["views"] == 0
+    assert create_link(admin_client, customCode="gone-soon")["views"] == 0
 
 
 def test_a_deleted_link_is_never_listed_even_when_its_code_comes_back(
     admin_client: TestClient,
 ) -> None:
-    code = _create(admin_client, customCode="comes-back")["shortCode"]
+    code = create_link(admin_client, customCode="comes-back")["shortCode"]
     admin_client.delete(f"/api/v1/links/{code}")
     assert code not in _codes(admin_client.get("/api/v1/links"))
 
-    _create(admin_client, customCode="comes-back")
+    create_link(admin_client, customCode="comes-back")
 
     assert _codes(admin_client.get("/api/v1/links")).count(code) == 1
 
@@ -62,10 +57,10 @@ def test_delete_of_an_unknown_or_invalid_code_is_404(admin_client: TestClient) -
 
 
 def test_tags_are_kept_in_order_with_duplicates_dropped(admin_client: TestClient) -> None:
-    link = _create(admin_client, tags=["b", "a", "b"])
+    link = create_link(admin_client, tags=["b", "a", "b"])
 
     assert link["tags"] == ["b", "a"]
-    assert _create(admin_client)["tags"] == []
+    assert create_link(admin_client)["tags"] == []
 
 
 def test_bad_tags_are_rejected_with_the_contract_text(admin_client: TestClient) -> None:
@@ -81,7 +76,7 @@ def test_bad_tags_are_rejected_with_the_contract_text(admin_client: TestClient) 
 def test_eleven_tags_with_a_duplicate_are_ten(admin_client: TestClient) -> None:
     tags = [f"t{i}" for i in range(10)] + ["t0"]
 
-    assert len(_create(admin_client, tags=tags)["tags"]) == 10
+    assert len(create_link(admin_client, tags=tags)["tags"]) == 10
 
 
 def test_click_to_open_must_be_a_boolean(admin_client: TestClient) -> None:
@@ -91,15 +86,15 @@ def test_click_to_open_must_be_a_boolean(admin_client: TestClient) -> None:
 
     assert response.status_code == 400
     assert response.json()["errors"] == ["clickToOpen: must be a boolean"]
-    assert _create(admin_client, clickToOpen=True)["clickToOpen"] is True
+    assert create_link(admin_client, clickToOpen=True)["clickToOpen"] is True
 
 
 def test_listing_by_tag_keeps_only_its_links_newest_first_across_pages(
     admin_client: TestClient,
 ) -> None:
-    tagged = [_create(admin_client, tags=["run-1", "x"])["shortCode"] for _ in range(5)]
-    _create(admin_client, tags=["run-2"])
-    _create(admin_client)
+    tagged = [create_link(admin_client, tags=["run-1", "x"])["shortCode"] for _ in range(5)]
+    create_link(admin_client, tags=["run-2"])
+    create_link(admin_client)
 
     pages: list[str] = []
     cursor = None
@@ -116,7 +111,7 @@ def test_listing_by_tag_keeps_only_its_links_newest_first_across_pages(
 
 
 def test_a_link_whose_tag_was_removed_leaves_the_tag_listing(admin_client: TestClient) -> None:
-    code = _create(admin_client, tags=["keep", "drop"])["shortCode"]
+    code = create_link(admin_client, tags=["keep", "drop"])["shortCode"]
 
     admin_client.patch(f"/api/v1/links/{code}", json={"tags": ["keep", "new"]})
 
@@ -134,8 +129,8 @@ def test_a_bad_tag_filter_is_400(admin_client: TestClient) -> None:
 def test_revoke_by_tag_revokes_every_link_carrying_it_and_counts_them(
     admin_client: TestClient,
 ) -> None:
-    codes = [_create(admin_client, tags=["load"])["shortCode"] for _ in range(3)]
-    other = _create(admin_client, tags=["other"])["shortCode"]
+    codes = [create_link(admin_client, tags=["load"])["shortCode"] for _ in range(3)]
+    other = create_link(admin_client, tags=["other"])["shortCode"]
 
     first = admin_client.post("/api/v1/links/revoke", json={"tag": "load"})
     again = admin_client.post("/api/v1/links/revoke", json={"tag": "load"})
@@ -152,8 +147,8 @@ def test_delete_by_tag_deletes_every_link_carrying_it_and_empties_the_set(
     admin_client: TestClient, redis_sync: redis.Redis, key_prefix: str
 ) -> None:
     keys = Keys(key_prefix)
-    codes = [_create(admin_client, tags=["load", "both"])["shortCode"] for _ in range(3)]
-    other = _create(admin_client, tags=["both"])["shortCode"]
+    codes = [create_link(admin_client, tags=["load", "both"])["shortCode"] for _ in range(3)]
+    other = create_link(admin_client, tags=["both"])["shortCode"]
 
     first = admin_client.delete("/api/v1/links", params={"tag": "load"})
     again = admin_client.delete("/api/v1/links", params={"tag": "load"})
@@ -170,7 +165,7 @@ def test_delete_by_tag_finishes_what_an_interrupted_run_left(
     admin_client: TestClient, redis_sync: redis.Redis, key_prefix: str
 ) -> None:
     keys = Keys(key_prefix)
-    codes = [_create(admin_client, tags=["half"])["shortCode"] for _ in range(4)]
+    codes = [create_link(admin_client, tags=["half"])["shortCode"] for _ in range(4)]
     # An earlier run deleted two links and stopped before it removed their codes from the set.
     for code in codes[:2]:
         redis_sync.delete(keys.link(code))

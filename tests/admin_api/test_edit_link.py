@@ -9,15 +9,10 @@ import redis
 from starlette.testclient import TestClient
 
 from shared.keys import Keys
+from tests.support.links import create_link
+from tests.support.raw import raw_field
 
 RETENTION_MS = 604_800 * 1000
-
-
-def _create(client: TestClient, **fields: Any) -> dict[str, Any]:
-    response = client.post("/api/v1/links", json={"targetUrl": "https://example.com/", **fields})
-    assert response.status_code == 201, response.text
-    link: dict[str, Any] = response.json()
-    return link
 
 
 def _patch(client: TestClient, code: str, body: Any) -> Any:
@@ -25,7 +20,7 @@ def _patch(client: TestClient, code: str, body: Any) -> Any:
 
 
 def test_patch_changes_the_named_fields_only(admin_client: TestClient) -> None:
-    code = _create(admin_client, maxViews=3, tags=["a"])["shortCode"]
+    code = create_link(admin_client, maxViews=3, tags=["a"])["shortCode"]
 
     response = _patch(
         admin_client,
@@ -45,7 +40,7 @@ def test_patch_changes_the_named_fields_only(admin_client: TestClient) -> None:
 def test_null_clears_expiry_limit_and_password(
     admin_client: TestClient, redis_sync: redis.Redis, key_prefix: str
 ) -> None:
-    code = _create(admin_client, maxViews=3, password="pw", expiresAt="2999-01-01T00:00:00Z")[
+    code = create_link(admin_client, maxViews=3, password="pw", expiresAt="2999-01-01T00:00:00Z")[
         "shortCode"
     ]
 
@@ -59,7 +54,7 @@ def test_null_clears_expiry_limit_and_password(
 def test_new_expiry_sets_the_keys_ttl_to_expiry_plus_retention(
     admin_client: TestClient, redis_sync: redis.Redis, key_prefix: str
 ) -> None:
-    code = _create(admin_client)["shortCode"]
+    code = create_link(admin_client)["shortCode"]
 
     _patch(admin_client, code, {"expiresAt": "2999-01-01T00:00:00Z"})
 
@@ -70,11 +65,11 @@ def test_new_expiry_sets_the_keys_ttl_to_expiry_plus_retention(
 def test_a_new_password_is_stored_as_an_argon2id_hash(
     admin_client: TestClient, redis_sync: redis.Redis, key_prefix: str
 ) -> None:
-    code = _create(admin_client)["shortCode"]
+    code = create_link(admin_client)["shortCode"]
 
     body = _patch(admin_client, code, {"password": "s3cret"}).json()
 
-    stored = redis_sync.hget(Keys(key_prefix).link(code), "p")
+    stored = raw_field(redis_sync, Keys(key_prefix).link(code), "p")
     assert body["passwordProtected"] is True
     assert stored is not None and stored.startswith(b"$argon2id$")
 
@@ -85,7 +80,7 @@ def test_an_exhausted_link_held_in_retention_becomes_active_with_views_kept(
     redis_sync: redis.Redis,
     key_prefix: str,
 ) -> None:
-    code = _create(admin_client, maxViews=1)["shortCode"]
+    code = create_link(admin_client, maxViews=1)["shortCode"]
     assert redirector_client.get(f"/{code}").status_code == 302
     assert redirector_client.get(f"/{code}").status_code == 410
     key = Keys(key_prefix).link(code)
@@ -105,7 +100,7 @@ def test_max_views_at_or_below_the_views_makes_the_link_exhausted(
     redis_sync: redis.Redis,
     key_prefix: str,
 ) -> None:
-    code = _create(admin_client, maxViews=5)["shortCode"]
+    code = create_link(admin_client, maxViews=5)["shortCode"]
     redirector_client.get(f"/{code}")
     redirector_client.get(f"/{code}")
 
@@ -122,7 +117,7 @@ def test_an_expired_link_held_in_retention_becomes_active_with_a_later_expiry(
     redis_sync: redis.Redis,
     key_prefix: str,
 ) -> None:
-    code = _create(admin_client)["shortCode"]
+    code = create_link(admin_client)["shortCode"]
     key = Keys(key_prefix).link(code)
     past = int(time.time() * 1000) - 1000
     redis_sync.hset(key, "e", past)
@@ -136,7 +131,7 @@ def test_an_expired_link_held_in_retention_becomes_active_with_a_later_expiry(
 
 
 def test_patch_rejections_list_every_failing_field(admin_client: TestClient) -> None:
-    code = _create(admin_client)["shortCode"]
+    code = create_link(admin_client)["shortCode"]
 
     response = _patch(
         admin_client,
@@ -168,7 +163,7 @@ def test_patch_rejections_list_every_failing_field(admin_client: TestClient) -> 
 
 
 def test_target_url_cannot_be_cleared(admin_client: TestClient) -> None:
-    code = _create(admin_client)["shortCode"]
+    code = create_link(admin_client)["shortCode"]
 
     response = _patch(admin_client, code, {"targetUrl": None})
 
@@ -177,7 +172,7 @@ def test_target_url_cannot_be_cleared(admin_client: TestClient) -> None:
 
 
 def test_a_body_naming_no_field_is_nothing_to_change(admin_client: TestClient) -> None:
-    code = _create(admin_client)["shortCode"]
+    code = create_link(admin_client)["shortCode"]
 
     response = _patch(admin_client, code, {"customCode": "abcd", "other": 1})
 
@@ -190,7 +185,7 @@ def test_a_body_naming_no_field_is_nothing_to_change(admin_client: TestClient) -
 
 
 def test_a_revoked_link_cannot_be_changed(admin_client: TestClient) -> None:
-    code = _create(admin_client)["shortCode"]
+    code = create_link(admin_client)["shortCode"]
     admin_client.post(f"/api/v1/links/{code}/revoke")
 
     response = _patch(admin_client, code, {"maxViews": 3})
@@ -211,7 +206,7 @@ def test_patch_of_an_unknown_code_is_404(admin_client: TestClient) -> None:
 
 
 def test_malformed_patch_body_is_400(admin_client: TestClient) -> None:
-    code = _create(admin_client)["shortCode"]
+    code = create_link(admin_client)["shortCode"]
 
     response = admin_client.patch(f"/api/v1/links/{code}", content=b"[1]")
 

@@ -16,6 +16,7 @@ from admin_api.files import clean_file_name
 from shared.endpoint import RedisEndpoint
 from shared.keys import Keys
 from shared.settings import Settings
+from tests.support.raw import raw_hash
 from tests.support.uploads import CONTENT_TYPE, FilePart, multipart
 
 ADMIN_KEY = "test-admin-key-0123456789abcdef"
@@ -82,7 +83,7 @@ def test_stored_file_has_a_random_name_and_its_sha256_is_kept(
 
     link = upload(client, body).json()
 
-    stored = redis_sync.hgetall(Keys(key_prefix).link(link["shortCode"]))
+    stored = raw_hash(redis_sync, Keys(key_prefix).link(link["shortCode"]))
     (path,) = stored_files(files)
     assert stored[b"t"].decode() == path.name
     assert len(path.name) == 32 and all(c in "0123456789abcdef" for c in path.name)
@@ -281,7 +282,7 @@ def test_password_protected_upload_stores_only_a_hash(
 ) -> None:
     link = upload(client, multipart(FilePart(b"x"), ("password", "s3cret"))).json()
 
-    stored = redis_sync.hgetall(Keys(key_prefix).link(link["shortCode"]))
+    stored = raw_hash(redis_sync, Keys(key_prefix).link(link["shortCode"]))
     assert link["passwordProtected"] is True
     assert stored[b"p"].startswith(b"$argon2id$")
 

@@ -18,6 +18,7 @@ from redis.asyncio import Redis
 from admin_api.sweeper import FileSweeper, file_member
 from shared.keys import Keys
 from shared.settings import Settings, SettingsError
+from tests.support.waiting import wait_until_async
 
 T = TypeVar("T")
 GRACE_SECONDS = 60
@@ -230,10 +231,7 @@ def test_run_keeps_sweeping_after_a_failure(
 
         sweeper.sweep_due = flaky  # type: ignore[method-assign]
         task = asyncio.create_task(sweeper.run(0.01))
-        for _ in range(200):
-            if not (directory / stored).exists():
-                break
-            await asyncio.sleep(0.01)
+        await wait_until_async(lambda: not (directory / stored).exists())
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
 
@@ -241,6 +239,37 @@ def test_run_keeps_sweeping_after_a_failure(
 
     assert len(calls) >= 2
     assert not (directory / stored).exists()
+
+
+def test_run_stops_when_its_cancel_comes_back_as_another_error(
+    redis_url: str, key_prefix: str, directory: Path
+) -> None:
+    # A client cut off mid-reply may raise its own error instead of CancelledError; the
+    # sweep must still end, since nothing cancels its task a second time.
+    async def body(sweeper: FileSweeper) -> BaseException | None:
+        started = asyncio.Event()
+
+        async def cut_off() -> int:
+            started.set()
+            try:
+                await asyncio.sleep(3600)
+            except asyncio.CancelledError:
+                raise RuntimeError("connection closed mid-reply") from None
+            return 0
+
+        sweeper.sweep_due = cut_off  # type: ignore[method-assign]
+        task = asyncio.create_task(sweeper.run(0.01))
+        await started.wait()
+        task.cancel()
+        done, _ = await asyncio.wait([task], timeout=60)
+        if not done:  # still sweeping a minute later: it would never have stopped
+            task.cancel()
+            return None
+        return task.exception() if not task.cancelled() else asyncio.CancelledError()
+
+    outcome = run(redis_url, key_prefix, directory, body)
+
+    assert isinstance(outcome, asyncio.CancelledError)
 
 
 def test_sweep_interval_and_grace_come_from_the_environment() -> None:

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 import redis
+from redis.typing import EncodableT, FieldT
 from starlette.testclient import TestClient
 
 from shared.keys import Keys
@@ -50,7 +51,7 @@ def test_get_reports_the_status_as_of_now(
     redis_sync: redis.Redis,
     key_prefix: str,
     fields: dict[str, Any],
-    stored: dict[str, int],
+    stored: dict[FieldT, EncodableT],
     status: str,
 ) -> None:
     code = create_link(admin_client, **fields)["shortCode"]

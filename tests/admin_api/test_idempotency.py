@@ -124,7 +124,7 @@ def test_twenty_concurrent_requests_with_one_key_create_exactly_one_link(
     app = create_app(app_settings)
     headers = {"Authorization": f"Bearer {ADMIN_KEY}", "Idempotency-Key": "race"}
 
-    async def race() -> list[int]:
+    async def race() -> list[tuple[int, str | None]]:
         async with app.router.lifespan_context(app):
             transport = httpx.ASGITransport(app=app)
             async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:

@@ -10,15 +10,11 @@ from starlette.testclient import TestClient
 
 from shared.keys import Keys
 from tests.admin_api.validation_cases import validation_body
+from tests.support.links import create_code
 
 
 def _create_many(client: TestClient, count: int) -> list[str]:
-    return [
-        client.post("/api/v1/links", json={"targetUrl": f"https://example.com/{i}"}).json()[
-            "shortCode"
-        ]
-        for i in range(count)
-    ]
+    return [create_code(client, targetUrl=f"https://example.com/{i}") for i in range(count)]
 
 
 def _page(client: TestClient, **params: Any) -> Any:

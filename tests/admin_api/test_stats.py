@@ -42,7 +42,7 @@ class Clicks:
         from shared.stats import day_date, utc_day
 
         keys = [*self.keys.link_family(code), self.keys.totals(day_date(utc_day(at)))]
-        self.client.eval(SCRIPT, len(keys), *keys, int(mode), 60, at, host, device)  # type: ignore[no-untyped-call]
+        self.client.eval(SCRIPT, len(keys), *keys, int(mode), 60, at, host, device)
 
 
 @pytest.fixture

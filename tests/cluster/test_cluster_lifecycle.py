@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Callable
 
+import redis
+
+from devtools.redis_cluster import RedisClusterServers
 from tests.support.stacks import Stack
 
 LINKS = 30
@@ -52,3 +56,34 @@ def test_idempotent_creates_and_the_click_work_on_a_cluster(
     assert page.status_code == 200 and "Open link" in page.text
     assert (click.status_code, click.headers["location"]) == (303, "https://example.com/once")
     assert stack.admin("GET", f"/api/v1/links/{code}").json()["views"] == 1
+
+
+def test_delete_removes_a_links_password_counters_on_a_cluster(
+    start_cluster_stack: Callable[..., Stack], redis_cluster: RedisClusterServers
+) -> None:
+    stack = start_cluster_stack(SECURELINK_TRUSTED_PROXIES="127.0.0.1")
+    code = f"pw-{secrets.token_hex(6)}"
+    body = {"targetUrl": "https://example.com/", "password": "right", "customCode": code}
+    stack.create_link(**body)
+
+    def wrong(client: str) -> int:
+        headers = {"X-Forwarded-For": client}
+        return stack.visit("POST", f"/{code}", data={"password": "no"}, headers=headers).status_code
+
+    before = [wrong(client) for client in ("203.0.113.1", "203.0.113.2") for _ in range(4)]
+    cluster = redis.RedisCluster.from_url(redis_cluster.url)
+    try:
+        failures = f"{stack.prefix}:pwfail:{{{code}}}"
+        counted = cluster.hlen(failures)
+        deleted = stack.admin("DELETE", f"/api/v1/links/{code}")
+        left = cluster.exists(failures, f"{stack.prefix}:pwrate:{{{code}}}")
+    finally:
+        cluster.close()
+    stack.create_link(**body)
+    after = [wrong("203.0.113.1") for _ in range(6)]
+
+    assert before == [401] * 8
+    assert counted == 2
+    assert deleted.status_code == 204
+    assert left == 0
+    assert after == [401] * 5 + [429]

@@ -11,6 +11,7 @@ import redis
 from redis.crc import key_slot
 
 from devtools.redis_cluster import RedisClusterServers
+from devtools.redis_server import free_port
 from redirector.cluster_pipeline import ClusterPipeline
 from shared.endpoint import RedisEndpoint
 from shared.keys import Keys
@@ -102,3 +103,26 @@ def test_ask_during_a_slot_migration_sends_asking_first(
             node.close()
 
     assert reply == NOT_FOUND
+
+
+def test_a_refused_node_fails_its_calls_and_the_map_is_read_again(
+    redis_cluster: RedisClusterServers,
+) -> None:
+    async def body(pipeline: ClusterPipeline, keys: Keys) -> tuple[list[Any], int, int]:
+        await _resolve(pipeline, keys, "warm")
+        before = pipeline.refreshes
+        nobody = ("127.0.0.1", free_port())
+        pipeline._slots = [nobody] * len(pipeline._slots)  # as if every primary were gone
+        failed = await asyncio.gather(
+            *[_resolve(pipeline, keys, f"r{i}") for i in range(20)], return_exceptions=True
+        )
+        assert pipeline._refreshing is not None
+        await pipeline._refreshing  # told once by the refused connect, not once a call
+        replies = await asyncio.gather(*[_resolve(pipeline, keys, f"r{i}") for i in range(20)])
+        return [type(error) for error in failed], pipeline.refreshes - before, len(replies)
+
+    errors, refreshes, answered = _with_pipeline(redis_cluster, body)
+
+    assert errors == [redis.ConnectionError] * 20
+    assert refreshes == 1
+    assert answered == 20

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import time
 from collections import Counter
 from collections.abc import Callable
-from typing import Any
 
 from tests.acceptance.test_stats_race import CLIENTS, MAX_VIEWS
 from tests.acceptance.test_stats_race import _race as race
 from tests.support.stacks import Stack
+from tests.support.waiting import wait_until
 
 SLACK = "Slackbot-LinkExpanding 1.0 (+https://api.slack.com/robots)"
 IPHONE = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) Mobile/15E148 Safari/604.1"
@@ -21,16 +20,6 @@ def _totals(stack: Stack) -> dict[str, int]:
     return {
         name: sum(day[name] for day in days) for name in ("views", "previews", "notFound", "gone")
     }
-
-
-def _eventually(check: Callable[[], Any], seconds: float = 20.0) -> Any:
-    """On a cluster the totals are written by the redirector a loop tick after the replies."""
-    deadline = time.monotonic() + seconds
-    while True:
-        value = check()
-        if value or time.monotonic() > deadline:
-            return value
-        time.sleep(0.05)
 
 
 def test_racing_clients_are_counted_exactly_on_a_cluster(
@@ -47,7 +36,8 @@ def test_racing_clients_are_counted_exactly_on_a_cluster(
     assert sum(day["views"] for day in stats["days"]) == MAX_VIEWS
     assert sum(stats["devices"].values()) == MAX_VIEWS
     assert sum(referrer["views"] for referrer in stats["referrers"]) == MAX_VIEWS
-    assert _eventually(lambda: _totals(stack)["gone"] == CLIENTS - MAX_VIEWS)
+    # On a cluster the totals are written by the redirector a loop tick after the replies.
+    wait_until(lambda: _totals(stack)["gone"] == CLIENTS - MAX_VIEWS)
     assert _totals(stack)["views"] == MAX_VIEWS
 
 
@@ -72,4 +62,4 @@ def test_previews_referrers_devices_and_totals_on_a_cluster(
         assert stats["referrers"] == [{"host": "a.example", "views": 1}]
         assert stats["devices"] == {"desktop": 0, "mobile": 1, "tablet": 0, "other": 0}
     expected = {"views": 6, "previews": 6, "notFound": 2, "gone": 0}
-    assert _eventually(lambda: _totals(stack) == expected), _totals(stack)
+    wait_until(lambda: _totals(stack) == expected)

@@ -23,7 +23,7 @@ class Lua:
 
     def __call__(self, name: str, keys: Sequence[str], args: Sequence[Any] = ()) -> Any:
         source = SCRIPTS[name].source.decode()
-        return self.client.eval(source, len(keys), *keys, *args)  # type: ignore[no-untyped-call]
+        return self.client.eval(source, len(keys), *keys, *args)
 
 
 @pytest.fixture

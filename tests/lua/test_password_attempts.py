@@ -7,18 +7,45 @@ from typing import Any
 
 import pytest
 import redis
+from redis.typing import EncodableT, FieldT
 
 from shared.keys import Keys
 from shared.scripts import AttemptStatus, load_scripts
 
 SCRIPTS = load_scripts()
 CLIENT_LIMIT, CAPACITY, REFILL_MS, HOLD_MS, WINDOW = 5, 20, 3_000, 30_000, 900
-BEGIN_ARGS = [CLIENT_LIMIT, CAPACITY, REFILL_MS, HOLD_MS, WINDOW]
+CLIENT, MAX_CLIENTS = "203.0.113.1", 1_000
+BEGIN_ARGS = [CLIENT, CLIENT_LIMIT, CAPACITY, REFILL_MS, HOLD_MS, WINDOW, MAX_CLIENTS]
 NOW = 1_800_000_000_000
 
 
 def begin_at(now_ms: int) -> list[Any]:
     return [*BEGIN_ARGS, now_ms]
+
+
+def finish(wrong: int, client: str = CLIENT, now_ms: int | str = "") -> list[Any]:
+    return [client, wrong, WINDOW, MAX_CLIENTS, now_ms]
+
+
+def server_ms(client: redis.Redis) -> int:
+    seconds, micros = client.time()
+    return int(seconds) * 1000 + int(micros) // 1000
+
+
+def set_entry(
+    client: redis.Redis, key: str, count: int, ends_in_ms: int, who: str = CLIENT
+) -> None:
+    """A client's entry ('<count> <end ms>') in a counter hash, ending `ends_in_ms` from now."""
+    client.hset(key, who, f"{count} {server_ms(client) + ends_in_ms}")
+
+
+def entry(client: redis.Redis, key: str, who: str = CLIENT) -> tuple[int, int] | None:
+    """A client's entry: its count and the ms until it ends; None when it has none."""
+    value = client.hget(key, who)
+    if value is None:
+        return None
+    count, ends = value.split()
+    return int(count), int(ends) - server_ms(client)
 
 
 class Lua:
@@ -29,7 +56,7 @@ class Lua:
 
     def __call__(self, name: str, keys: Sequence[str], args: Sequence[Any] = ()) -> Any:
         source = SCRIPTS[name].source.decode()
-        return self.client.eval(source, len(keys), *keys, *args)  # type: ignore[no-untyped-call]
+        return self.client.eval(source, len(keys), *keys, *args)
 
 
 @pytest.fixture
@@ -41,9 +68,9 @@ def lua(redis_sync: redis.Redis) -> Lua:
 def counters(key_prefix: str) -> list[str]:
     keys = Keys(key_prefix)
     return [
-        keys.password_failures("abcd", "203.0.113.1"),
+        keys.password_failures("abcd"),
         keys.password_checks("abcd"),
-        keys.password_pending("abcd", "203.0.113.1"),
+        keys.password_pending("abcd"),
     ]
 
 
@@ -57,7 +84,8 @@ def test_a_check_holds_a_place_that_expires_by_itself(
     reply = lua("begin_password_attempt", counters, BEGIN_ARGS)
 
     assert reply == [AttemptStatus.GO, 0]
-    assert redis_sync.get(counters[2]) == b"1"
+    held = entry(redis_sync, counters[2])
+    assert held is not None and held[0] == 1 and 0 < held[1] <= HOLD_MS
     assert 0 < redis_sync.pttl(counters[2]) <= HOLD_MS
     assert 0 < redis_sync.pttl(counters[1]) <= REFILL_MS
 
@@ -67,9 +95,11 @@ def test_wrong_password_counts_a_failure_with_a_window_and_frees_the_place(
 ) -> None:
     lua("begin_password_attempt", counters, BEGIN_ARGS)
 
-    reply = lua("finish_password_attempt", counters, [1, WINDOW])
+    reply = lua("finish_password_attempt", counters, finish(1))
 
     assert reply == 1
+    failures = entry(redis_sync, counters[0])
+    assert failures is not None and failures[0] == 1 and 0 < failures[1] <= WINDOW * 1000
     assert 0 < redis_sync.ttl(counters[0]) <= WINDOW
     assert redis_sync.exists(counters[2]) == 0
 
@@ -77,19 +107,20 @@ def test_wrong_password_counts_a_failure_with_a_window_and_frees_the_place(
 def test_window_is_not_extended_by_later_failures(
     lua: Lua, counters: list[str], redis_sync: redis.Redis
 ) -> None:
-    redis_sync.set(counters[0], 2, ex=100)
+    set_entry(redis_sync, counters[0], 2, 100_000)
 
     lua("begin_password_attempt", counters, BEGIN_ARGS)
-    lua("finish_password_attempt", counters, [1, WINDOW])
+    lua("finish_password_attempt", counters, finish(1))
 
-    assert redis_sync.get(counters[0]) == b"3"
-    assert redis_sync.ttl(counters[0]) <= 100
+    failures = entry(redis_sync, counters[0])
+    assert failures is not None and failures[0] == 3
+    assert failures[1] <= 100_000
 
 
 def test_full_client_counter_locks_out_with_the_time_left(
     lua: Lua, counters: list[str], redis_sync: redis.Redis
 ) -> None:
-    redis_sync.set(counters[0], CLIENT_LIMIT, px=42_000)
+    set_entry(redis_sync, counters[0], CLIENT_LIMIT, 42_000)
 
     status, wait_ms = lua("begin_password_attempt", counters, BEGIN_ARGS)
 
@@ -104,7 +135,7 @@ def test_empty_link_bucket_locks_out_every_client_until_the_next_token(
     replies = []
     for _ in range(CAPACITY):
         replies.append(lua("begin_password_attempt", counters, begin_at(NOW)))
-        lua("finish_password_attempt", counters, [0, WINDOW])  # right: the client stays free
+        lua("finish_password_attempt", counters, finish(0))  # right: the client stays free
 
     status, wait_ms = lua("begin_password_attempt", counters, begin_at(NOW))
 
@@ -124,7 +155,7 @@ def test_link_bucket_never_lets_more_than_its_rate_through(
         status, _ = lua("begin_password_attempt", counters, begin_at(now))
         if status == AttemptStatus.GO:
             granted += 1
-            lua("finish_password_attempt", counters, [0, WINDOW])
+            lua("finish_password_attempt", counters, finish(0))
 
     assert granted == CAPACITY + hour // REFILL_MS - 1
 
@@ -132,9 +163,9 @@ def test_link_bucket_never_lets_more_than_its_rate_through(
 def test_full_counter_without_ttl_gets_one_so_no_lockout_is_forever(
     lua: Lua, counters: list[str], redis_sync: redis.Redis
 ) -> None:
-    redis_sync.set(counters[0], CLIENT_LIMIT)
+    redis_sync.hset(counters[0], CLIENT, f"{CLIENT_LIMIT} {NOW + WINDOW * 1000}")
 
-    status, wait_ms = lua("begin_password_attempt", counters, BEGIN_ARGS)
+    status, wait_ms = lua("begin_password_attempt", counters, begin_at(NOW))
 
     assert status == AttemptStatus.LOCKED
     assert wait_ms == WINDOW * 1000
@@ -144,7 +175,7 @@ def test_full_counter_without_ttl_gets_one_so_no_lockout_is_forever(
 def test_running_checks_count_against_the_limit(
     lua: Lua, counters: list[str], redis_sync: redis.Redis
 ) -> None:
-    redis_sync.set(counters[0], 3, ex=WINDOW)
+    set_entry(redis_sync, counters[0], 3, WINDOW * 1000)
 
     replies = [lua("begin_password_attempt", counters, BEGIN_ARGS)[0] for _ in range(3)]
 
@@ -154,11 +185,11 @@ def test_running_checks_count_against_the_limit(
 def test_right_password_clears_the_clients_failures_but_not_the_links_bucket(
     lua: Lua, counters: list[str], redis_sync: redis.Redis
 ) -> None:
-    redis_sync.set(counters[0], 3, ex=WINDOW)
+    set_entry(redis_sync, counters[0], 3, WINDOW * 1000)
     lua("begin_password_attempt", counters, BEGIN_ARGS)
     bucket = redis_sync.get(counters[1])
 
-    reply = lua("finish_password_attempt", counters, [0, WINDOW])
+    reply = lua("finish_password_attempt", counters, finish(0))
 
     assert reply == 0
     assert redis_sync.exists(counters[0]) == 0
@@ -168,6 +199,104 @@ def test_right_password_clears_the_clients_failures_but_not_the_links_bucket(
 def test_finish_after_the_place_expired_leaves_no_negative_count(
     lua: Lua, counters: list[str], redis_sync: redis.Redis
 ) -> None:
-    lua("finish_password_attempt", counters, [1, WINDOW])
+    lua("finish_password_attempt", counters, finish(1))
 
     assert redis_sync.exists(counters[2]) == 0
+
+
+def test_every_client_of_a_link_shares_one_failures_hash_that_expires_with_the_window(
+    lua: Lua, counters: list[str], redis_sync: redis.Redis
+) -> None:
+    for client in ("203.0.113.1", "203.0.113.2", "2001:db8::/64"):
+        lua("begin_password_attempt", counters, [client, *BEGIN_ARGS[1:], NOW])
+        lua("finish_password_attempt", counters, finish(1, client, NOW))
+    lua("begin_password_attempt", counters, [*BEGIN_ARGS, NOW])
+    lua("finish_password_attempt", counters, finish(1, CLIENT, NOW + 1_000))
+
+    assert redis_sync.hgetall(counters[0]) == {
+        b"203.0.113.1": f"2 {NOW + WINDOW * 1000}".encode(),
+        b"203.0.113.2": f"1 {NOW + WINDOW * 1000}".encode(),
+        b"2001:db8::/64": f"1 {NOW + WINDOW * 1000}".encode(),
+    }
+    assert WINDOW - 5 < redis_sync.ttl(counters[0]) <= WINDOW
+    assert redis_sync.exists(counters[2]) == 0
+
+
+def test_an_ended_window_counts_as_empty_and_the_next_failure_starts_a_new_one(
+    lua: Lua, counters: list[str], redis_sync: redis.Redis
+) -> None:
+    redis_sync.hset(counters[0], CLIENT, f"{CLIENT_LIMIT} {NOW}")
+
+    reply = lua("begin_password_attempt", counters, begin_at(NOW))
+    failures = lua("finish_password_attempt", counters, finish(1, CLIENT, NOW))
+
+    assert reply == [AttemptStatus.GO, 0]
+    assert failures == 1
+    assert redis_sync.hget(counters[0], CLIENT) == f"1 {NOW + WINDOW * 1000}".encode()
+
+
+def test_an_unreadable_entry_counts_as_empty(
+    lua: Lua, counters: list[str], redis_sync: redis.Redis
+) -> None:
+    redis_sync.hset(counters[0], CLIENT, str(CLIENT_LIMIT))
+
+    reply = lua("begin_password_attempt", counters, begin_at(NOW))
+
+    assert reply == [AttemptStatus.GO, 0]
+
+
+def test_a_full_failures_hash_drops_ended_entries_before_a_new_client_joins(
+    lua: Lua, counters: list[str], redis_sync: redis.Redis
+) -> None:
+    live: dict[FieldT, EncodableT] = {
+        f"10.0.{n // 256}.{n % 256}": f"1 {NOW + 60_000 + n}" for n in range(MAX_CLIENTS - 2)
+    }
+    ended: dict[FieldT, EncodableT] = {
+        "192.0.2.1": f"1 {NOW - 1}",
+        "192.0.2.2": f"{CLIENT_LIMIT} {NOW}",
+    }
+    redis_sync.hset(counters[0], mapping={**live, **ended})
+
+    lua("begin_password_attempt", counters, begin_at(NOW))
+    lua("finish_password_attempt", counters, finish(1, CLIENT, NOW))
+
+    stored = redis_sync.hgetall(counters[0])
+    assert len(stored) == MAX_CLIENTS - 1
+    assert b"192.0.2.1" not in stored and b"192.0.2.2" not in stored
+    assert stored[CLIENT.encode()] == f"1 {NOW + WINDOW * 1000}".encode()
+
+
+def test_a_full_failures_hash_of_live_entries_drops_the_one_that_ends_first(
+    lua: Lua, counters: list[str], redis_sync: redis.Redis
+) -> None:
+    live: dict[FieldT, EncodableT] = {
+        f"10.0.{n // 256}.{n % 256}": f"1 {NOW + 60_000 + n}" for n in range(MAX_CLIENTS)
+    }
+    redis_sync.hset(counters[0], mapping=live)
+
+    lua("begin_password_attempt", counters, begin_at(NOW))
+    lua("finish_password_attempt", counters, finish(1, CLIENT, NOW))
+    again = lua("finish_password_attempt", counters, finish(1, "10.0.0.5", NOW))
+
+    stored = redis_sync.hgetall(counters[0])
+    assert len(stored) == MAX_CLIENTS
+    assert b"10.0.0.0" not in stored and b"10.0.0.1" in stored
+    assert again == 2  # a client already held is counted, nobody else dropped
+    assert stored[CLIENT.encode()] == f"1 {NOW + WINDOW * 1000}".encode()
+
+
+def test_a_full_running_hash_drops_ended_holds_before_a_new_client_joins(
+    lua: Lua, counters: list[str], redis_sync: redis.Redis
+) -> None:
+    live: dict[FieldT, EncodableT] = {
+        f"10.0.{n // 256}.{n % 256}": f"1 {NOW + 1_000 + n}" for n in range(MAX_CLIENTS - 1)
+    }
+    redis_sync.hset(counters[2], mapping={**live, "192.0.2.1": f"1 {NOW}"})
+
+    reply = lua("begin_password_attempt", counters, begin_at(NOW))
+
+    stored = redis_sync.hgetall(counters[2])
+    assert reply == [AttemptStatus.GO, 0]
+    assert len(stored) == MAX_CLIENTS
+    assert b"192.0.2.1" not in stored
+    assert stored[CLIENT.encode()] == f"1 {NOW + HOLD_MS}".encode()

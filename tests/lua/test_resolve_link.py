@@ -6,6 +6,7 @@ import time
 
 import pytest
 import redis
+from redis.typing import EncodableT, FieldT
 
 from shared.keys import Keys
 from shared.scripts import ResolveMode, ResolveStatus
@@ -17,8 +18,10 @@ RETENTION_MS = RETENTION_SECONDS * 1000
 TARGET = b"https://example.com/a"
 
 
-def _store(client: redis.Redis, key: str, **fields: str | int) -> None:
-    client.hset(key, mapping={"t": TARGET, "c": T0 - 1000, **fields})
+def _store(client: redis.Redis, key: str, **fields: EncodableT) -> None:
+    mapping: dict[FieldT, EncodableT] = {"t": TARGET, "c": T0 - 1000}
+    mapping.update(fields)
+    client.hset(key, mapping=mapping)
 
 
 def _resolve(lua: Lua, key: str, mode: ResolveMode, now: int | None = T0) -> list[object]:

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import pytest
 import redis
+from redis.typing import EncodableT, FieldT
 
 from shared.keys import Keys
 from shared.scripts import ResolveMode, ResolveStatus
 from shared.stats import DAY_MS
 from tests.lua.conftest import Lua
+from tests.support.raw import raw_hash
 
 DAY = 20_500  # a UTC day number: 2026-02-16
 MIDNIGHT = DAY * DAY_MS
@@ -24,8 +26,10 @@ def family(keys: Keys) -> tuple[str, str, str, str]:
     return (*keys.link_family(CODE), keys.totals("2026-02-16"))
 
 
-def _store(client: redis.Redis, key: str, **fields: str | int) -> None:
-    client.hset(key, mapping={"t": TARGET, "c": 1, **fields})
+def _store(client: redis.Redis, key: str, **fields: EncodableT) -> None:
+    mapping: dict[FieldT, EncodableT] = {"t": TARGET, "c": 1}
+    mapping.update(fields)
+    client.hset(key, mapping=mapping)
 
 
 def _resolve(
@@ -43,7 +47,7 @@ def _resolve(
 
 
 def _hash(client: redis.Redis, key: str) -> dict[str, str]:
-    return {k.decode(): v.decode() for k, v in client.hgetall(key).items()}
+    return {k.decode(): v.decode() for k, v in raw_hash(client, key).items()}
 
 
 def test_first_view_records_its_day_referrer_and_device(

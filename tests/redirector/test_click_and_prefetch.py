@@ -8,16 +8,10 @@ import pytest
 from starlette.testclient import TestClient
 
 from redirector.pages import CONTENT_SECURITY_POLICY
+from tests.support.links import create_code
 
 JSON = {"Accept": "application/json"}
 TARGET = "https://example.com/a"
-
-
-def _create(admin: TestClient, **fields: Any) -> str:
-    response = admin.post("/api/v1/links", json={"targetUrl": TARGET, **fields})
-    assert response.status_code == 201, response.text
-    code: str = response.json()["shortCode"]
-    return code
 
 
 def _upload(admin: TestClient, **fields: str) -> str:
@@ -36,7 +30,7 @@ def _views(admin: TestClient, code: str) -> int:
 def test_a_get_answers_the_open_link_page_and_counts_nothing(
     admin_client: TestClient, redirector_client: TestClient
 ) -> None:
-    code = _create(admin_client, clickToOpen=True, maxViews=1)
+    code = create_code(admin_client, targetUrl=TARGET, clickToOpen=True, maxViews=1)
 
     pages = [redirector_client.get(f"/{code}") for _ in range(3)]
 
@@ -53,7 +47,7 @@ def test_a_get_answers_the_open_link_page_and_counts_nothing(
 def test_json_clients_are_told_a_click_is_required(
     admin_client: TestClient, redirector_client: TestClient
 ) -> None:
-    code = _create(admin_client, clickToOpen=True)
+    code = create_code(admin_client, targetUrl=TARGET, clickToOpen=True)
 
     response = redirector_client.get(f"/{code}", headers=JSON)
 
@@ -65,7 +59,7 @@ def test_json_clients_are_told_a_click_is_required(
 def test_the_click_counts_one_view_and_answers_303(
     admin_client: TestClient, redirector_client: TestClient
 ) -> None:
-    code = _create(admin_client, clickToOpen=True, maxViews=1)
+    code = create_code(admin_client, targetUrl=TARGET, clickToOpen=True, maxViews=1)
 
     click = redirector_client.post(f"/{code}")
     again = redirector_client.post(f"/{code}")
@@ -92,7 +86,7 @@ def test_the_click_on_a_file_link_answers_the_file(
 def test_with_a_password_too_the_password_form_is_the_click(
     admin_client: TestClient, redirector_client: TestClient
 ) -> None:
-    code = _create(admin_client, clickToOpen=True, password="pw")
+    code = create_code(admin_client, targetUrl=TARGET, clickToOpen=True, password="pw")
 
     form = redirector_client.get(f"/{code}")
     empty_post = redirector_client.post(f"/{code}")
@@ -107,7 +101,7 @@ def test_with_a_password_too_the_password_form_is_the_click(
 def test_head_of_a_click_link_answers_the_page_counting_nothing(
     admin_client: TestClient, redirector_client: TestClient
 ) -> None:
-    code = _create(admin_client, clickToOpen=True)
+    code = create_code(admin_client, targetUrl=TARGET, clickToOpen=True)
 
     response = redirector_client.head(f"/{code}")
 
@@ -119,7 +113,7 @@ def test_head_of_a_click_link_answers_the_page_counting_nothing(
 def test_preview_bots_get_the_neutral_page(
     admin_client: TestClient, redirector_client: TestClient
 ) -> None:
-    code = _create(admin_client, clickToOpen=True)
+    code = create_code(admin_client, targetUrl=TARGET, clickToOpen=True)
 
     response = redirector_client.get(f"/{code}", headers={"User-Agent": "Slackbot-LinkExpanding"})
 
@@ -140,13 +134,14 @@ def test_a_prefetch_is_declined_with_503_no_store_and_counts_nothing(
     if kind == "file":
         code = _upload(admin_client)
     else:
-        fields = {
+        kinds: dict[str, dict[str, Any]] = {
             "plain": {},
             "limited": {"maxViews": 1},
             "password": {"password": "pw"},
             "click": {"clickToOpen": True},
-        }[kind]
-        code = _create(admin_client, **fields)
+        }
+        fields = kinds[kind]
+        code = create_code(admin_client, targetUrl=TARGET, **fields)
 
     response = redirector_client.get(f"/{code}", headers=dict([header]))
 
@@ -161,7 +156,7 @@ def test_a_prefetch_is_declined_with_503_no_store_and_counts_nothing(
 def test_a_prefetch_of_a_limited_link_leaves_its_one_view_for_the_person(
     admin_client: TestClient, redirector_client: TestClient
 ) -> None:
-    code = _create(admin_client, maxViews=1)
+    code = create_code(admin_client, targetUrl=TARGET, maxViews=1)
 
     prefetch = redirector_client.get(f"/{code}", headers={"Sec-Purpose": "prefetch"})
     person = redirector_client.get(f"/{code}")

@@ -12,7 +12,9 @@ from shared.settings import Settings, SettingsError
 LOCAL = (ipaddress.ip_network("127.0.0.1"), ipaddress.ip_network("10.0.0.0/8"))
 
 
-def client(peer: str | None, forwarded: str | None, trusted: tuple = LOCAL) -> str | None:
+def client(
+    peer: str | None, forwarded: str | None, trusted: tuple[password.Network, ...] = LOCAL
+) -> str | None:
     address = password.client_address(peer, forwarded, trusted)
     return None if address is None else str(address)
 

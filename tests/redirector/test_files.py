@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 import redis
+from redis.typing import EncodableT, FieldT
 from starlette.testclient import TestClient
 
 from redirector.app import create_app
@@ -56,7 +57,7 @@ def make_file_link(settings: Settings, redis_sync: redis.Redis) -> Iterator[Make
         directory = settings.data_dir / "files"
         directory.mkdir(exist_ok=True)
         (directory / stored).write_bytes(content)
-        fields = {
+        fields: dict[FieldT, EncodableT] = {
             "t": stored,
             "k": "f",
             "fn": name,

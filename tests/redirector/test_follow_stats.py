@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -12,17 +11,12 @@ from starlette.testclient import TestClient
 
 from shared.keys import Keys
 from shared.settings import Settings
+from tests.support.links import create_code
+from tests.support.waiting import wait_until
 
 IPHONE = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) Mobile/15E148 Safari/604.1"
 WINDOWS = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) Chrome/124.0 Safari/537.36"
 SLACK = "Slackbot-LinkExpanding 1.0 (+https://api.slack.com/robots)"
-
-
-def _create(admin: TestClient, **fields: Any) -> str:
-    response = admin.post("/api/v1/links", json={"targetUrl": "https://example.com/a", **fields})
-    assert response.status_code == 201, response.text
-    code: str = response.json()["shortCode"]
-    return code
 
 
 def _stats(admin: TestClient, code: str) -> dict[str, Any]:
@@ -44,7 +38,7 @@ def _totals(admin: TestClient) -> dict[str, int]:
 def test_a_followed_link_records_referrer_host_and_device(
     admin_client: TestClient, redirector_client: TestClient
 ) -> None:
-    code = _create(admin_client)
+    code = create_code(admin_client)
 
     redirector_client.get(
         f"/{code}", headers={"Referer": "https://me:pw@news.example:8443/a?b", "User-Agent": IPHONE}
@@ -64,7 +58,7 @@ def test_a_followed_link_records_referrer_host_and_device(
 
 
 def test_head_counts_nothing(admin_client: TestClient, redirector_client: TestClient) -> None:
-    code = _create(admin_client)
+    code = create_code(admin_client)
 
     redirector_client.head(f"/{code}")
     redirector_client.head(f"/{code}", headers={"User-Agent": SLACK})
@@ -79,7 +73,7 @@ def test_head_counts_nothing(admin_client: TestClient, redirector_client: TestCl
 def test_a_preview_bot_counts_a_preview_never_a_view(
     admin_client: TestClient, redirector_client: TestClient, fields: dict[str, Any]
 ) -> None:
-    code = _create(admin_client, **fields)
+    code = create_code(admin_client, **fields)
 
     redirector_client.get(f"/{code}", headers={"User-Agent": SLACK})
 
@@ -93,7 +87,7 @@ def test_a_preview_bot_counts_a_preview_never_a_view(
 def test_a_password_view_is_recorded_and_the_form_is_not(
     admin_client: TestClient, redirector_client: TestClient
 ) -> None:
-    code = _create(admin_client, password="pw")
+    code = create_code(admin_client, password="pw")
 
     redirector_client.get(f"/{code}", headers={"User-Agent": IPHONE})
     response = redirector_client.post(
@@ -109,8 +103,8 @@ def test_a_password_view_is_recorded_and_the_form_is_not(
 def test_service_totals_count_views_404s_and_410s(
     admin_client: TestClient, redirector_client: TestClient
 ) -> None:
-    live = _create(admin_client)
-    gone = _create(admin_client)
+    live = create_code(admin_client)
+    gone = create_code(admin_client)
     admin_client.post(f"/api/v1/links/{gone}/revoke")
 
     redirector_client.get(f"/{live}")
@@ -121,23 +115,14 @@ def test_service_totals_count_views_404s_and_410s(
     assert _totals(admin_client) == {"views": 1, "previews": 0, "notFound": 1, "gone": 2}
 
 
-def _eventually(check: Any, seconds: float = 10.0) -> Any:
-    """The in-process totals are written on the loop's next tick, after the response."""
-    deadline = time.monotonic() + seconds
-    while True:
-        value = check()
-        if value or time.monotonic() > deadline:
-            return value
-        time.sleep(0.02)
-
-
 def test_a_code_that_cannot_exist_counts_as_not_found(
     admin_client: TestClient, redirector_client: TestClient
 ) -> None:
     redirector_client.get("/a.b")  # answered without a script call
     redirector_client.get("/x" * 1)
 
-    assert _eventually(lambda: _totals(admin_client)["notFound"] == 2)
+    # The in-process totals are written on the loop's next tick, after the response.
+    wait_until(lambda: _totals(admin_client)["notFound"] == 2)
 
 
 @pytest.fixture
@@ -157,7 +142,7 @@ def test_with_stats_off_views_still_count_and_nothing_else_is_written(
     redis_sync: redis.Redis,
     key_prefix: str,
 ) -> None:
-    code = _create(admin_client)
+    code = create_code(admin_client)
 
     assert quiet_redirector.get(f"/{code}").status_code == 302
     quiet_redirector.get("/nosuchcode")
@@ -171,7 +156,7 @@ def test_with_stats_off_views_still_count_and_nothing_else_is_written(
 def test_a_link_never_followed_has_no_stats_keys(
     admin_client: TestClient, redis_sync: redis.Redis, key_prefix: str
 ) -> None:
-    code = _create(admin_client, maxViews=2, expiresAt="2099-01-01T00:00:00Z")
+    code = create_code(admin_client, maxViews=2, expiresAt="2099-01-01T00:00:00Z")
 
     admin_client.get(f"/api/v1/links/{code}/stats")
 

@@ -8,11 +8,15 @@ from typing import Any
 
 import pytest
 import redis
+import uvicorn
 
 from redirector.app import Redirector as RedirectorApp
+from redirector.app import create_app
 from redirector.pipeline import ScriptPipeline
 from redirector.recording import DayKeys, Recording
 from redirector.resolver import Resolution, Resolver
+from shared.cli import uvicorn_options
+from shared.fast_lane import FastLaneProtocol
 from shared.keys import Keys
 from shared.scripts import ResolveMode, ResolveStatus, ScriptRunner, load_scripts
 from shared.settings import Settings
@@ -200,3 +204,18 @@ def test_the_unbatched_resolver_used_on_redis_cluster_answers_the_same(
     single, batched = run(scenario())
 
     assert single == batched == Resolution(ResolveStatus.OK, target=TARGET)
+
+
+def test_the_services_uvicorn_options_give_the_fast_lane_the_redirector_itself(
+    settings: Settings,
+) -> None:
+    options = uvicorn_options(settings, port=0)
+    del options["log_config"]  # the process's logging is not this test's to configure
+    app = create_app(settings)
+    config = uvicorn.Config(app, **options)
+
+    config.load()
+
+    assert config.http_protocol_class is FastLaneProtocol
+    assert config.loaded_app is app  # unwrapped: the protocol finds app.hot_path
+    assert isinstance(app, RedirectorApp)

@@ -18,6 +18,7 @@ from redirector.pipeline import PipelineFull, ScriptPipeline, pack
 from shared.endpoint import RedisEndpoint
 from shared.scripts import load_scripts
 from shared.store import REDIS_UNAVAILABLE
+from tests.support.waiting import wait_until_async
 
 SCRIPTS = load_scripts()
 COUNT = [0, "60"]  # resolve_link: count one view, retention 60 s
@@ -194,7 +195,7 @@ def test_a_server_restart_is_survived(make_redis_server: Callable[..., RedisServ
         pipeline = ScriptPipeline(RedisEndpoint.from_url(server.url), SCRIPTS, timeout=1.0)
         await pipeline.run("resolve_link", [key], [1, "60"])
         await asyncio.to_thread(server.restart)  # the link is gone: no AOF, no RDB
-        await asyncio.sleep(0.05)  # let the loop see the old connection close
+        await wait_until_async(lambda: pipeline._connection is None)  # the loop saw the close
         reply = await pipeline.run("resolve_link", [key], COUNT)
         await pipeline.aclose()
         return reply

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import httpx
 import pytest
 import redis
 
@@ -77,7 +78,7 @@ def test_preview_of_a_view_limited_link_is_neutral_and_counts_nothing(
 ) -> None:
     code = store_link(redis_sync, key_prefix, max_views=1, password=None)
 
-    async def scenario():
+    async def scenario() -> httpx.Response:
         async with redirector(settings) as app, app.client() as client:
             return await client.get(f"/{code}", headers={"User-Agent": user_agent})
 
@@ -97,7 +98,7 @@ def test_preview_of_a_protected_link_is_neutral(
 ) -> None:
     code = store_link(redis_sync, key_prefix)
 
-    async def scenario():
+    async def scenario() -> httpx.Response:
         async with redirector(settings) as app, app.client() as client:
             return await client.get(f"/{code}", headers={"User-Agent": SLACK})
 
@@ -114,7 +115,7 @@ def test_preview_of_an_unlimited_link_redirects_without_counting(
 ) -> None:
     code = store_link(redis_sync, key_prefix, password=None)
 
-    async def scenario():
+    async def scenario() -> httpx.Response:
         async with redirector(settings) as app, app.client() as client:
             return await client.get(f"/{code}", headers={"User-Agent": SLACK})
 
@@ -131,7 +132,7 @@ def test_many_previews_leave_a_one_view_link_for_its_person(
 ) -> None:
     code = store_link(redis_sync, key_prefix, max_views=1, password=None)
 
-    async def scenario():
+    async def scenario() -> tuple[httpx.Response, httpx.Response]:
         async with redirector(settings) as app, app.client() as client:
             for user_agent in PREVIEW_BOTS:
                 await client.get(f"/{code}", headers={"User-Agent": user_agent})
@@ -149,7 +150,7 @@ def test_many_previews_leave_a_one_view_link_for_its_person(
 
 
 def test_preview_of_unknown_link_answers_404(settings: Settings) -> None:
-    async def scenario():
+    async def scenario() -> httpx.Response:
         async with redirector(settings) as app, app.client() as client:
             return await client.get("/NoSuchCode1", headers={"User-Agent": SLACK})
 

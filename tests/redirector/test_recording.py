@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import pytest
 import redis
 
+from redirector.pipeline import ScriptPipeline
 from redirector.recording import (
     DayKeys,
     Recording,
@@ -16,7 +18,7 @@ from redirector.recording import (
 )
 from shared.endpoint import RedisEndpoint
 from shared.keys import Keys
-from shared.scripts import ResolveMode, ResolveStatus
+from shared.scripts import ResolveMode, ResolveStatus, load_scripts
 from shared.settings import Settings
 from shared.stats import TOTALS_TTL_SECONDS
 from shared.store import connect
@@ -111,6 +113,43 @@ def test_service_totals_are_summed_and_written_once_a_tick(
     asyncio.run(scenario())
 
     assert redis_sync.hgetall(key) == {b"n": b"3", b"v": b"1", b"g": b"1"}
+    assert TOTALS_TTL_SECONDS - 60 < redis_sync.ttl(key) <= TOTALS_TTL_SECONDS
+
+
+def test_service_totals_join_the_script_pipelines_write(
+    redis_url: str, redis_sync: redis.Redis, key_prefix: str
+) -> None:
+    """Given the redirector's pipeline, a tick's sums leave as one add_totals call beside the
+    resolve_link calls queued in that tick: one write for both."""
+    keys = Keys(key_prefix)
+    key = keys.totals("2026-02-16")
+
+    async def scenario() -> tuple[list[Any], int]:
+        pipeline = ScriptPipeline(RedisEndpoint.from_url(redis_url), load_scripts(), timeout=5)
+        totals = ServiceTotals(None, DayKeys(keys, clock=lambda: NOON), timeout=5, scripts=pipeline)
+        try:
+            await asyncio.gather(  # connected, and both scripts in the server's cache
+                pipeline.run("add_totals", [key], [TOTALS_TTL_SECONDS]),
+                pipeline.run("resolve_link", [keys.link("warm")], [int(ResolveMode.PEEK), "60"]),
+            )
+            writes = pipeline.writes
+            for field in ("n", "v", "n"):
+                totals.add(field)
+            await asyncio.sleep(0)  # the totals' flush: its call is queued now
+            resolved = [
+                pipeline.run("resolve_link", [keys.link(f"c{i}")], [int(ResolveMode.PEEK), "60"])
+                for i in range(3)
+            ]
+            await totals.drain()
+            return await asyncio.gather(*resolved), pipeline.writes - writes
+        finally:
+            await pipeline.aclose()
+
+    replies, writes = asyncio.run(scenario())
+
+    assert replies == [[int(ResolveStatus.NOT_FOUND)]] * 3
+    assert writes == 1
+    assert redis_sync.hgetall(key) == {b"n": b"2", b"v": b"1"}
     assert TOTALS_TTL_SECONDS - 60 < redis_sync.ttl(key) <= TOTALS_TTL_SECONDS
 
 

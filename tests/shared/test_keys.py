@@ -10,16 +10,15 @@ from shared.keys import Keys, is_valid_code
 def test_every_key_of_a_link_carries_its_code_as_hash_tag() -> None:
     keys = Keys("sl")
 
-    link_keys = [
-        keys.link("Xk3p9QaZ2m"),
-        keys.password_failures("Xk3p9QaZ2m", "203.0.113.7"),
-        keys.password_failures_all("Xk3p9QaZ2m"),
-    ]
+    link_keys = list(keys.owned_keys("Xk3p9QaZ2m"))
 
     assert link_keys == [
         "sl:link:{Xk3p9QaZ2m}",
-        "sl:pwfail:{Xk3p9QaZ2m}:203.0.113.7",
+        "sl:stats:{Xk3p9QaZ2m}",
+        "sl:stats:{Xk3p9QaZ2m}:previews",
+        "sl:pwrate:{Xk3p9QaZ2m}",
         "sl:pwfail:{Xk3p9QaZ2m}",
+        "sl:pwpend:{Xk3p9QaZ2m}",
     ]
 
 

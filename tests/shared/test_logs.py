@@ -59,6 +59,33 @@ def test_the_access_log_fields_are_named_in_json() -> None:
     )  # fmt: skip
 
 
+def test_granians_access_fields_get_uvicorns_names_in_json() -> None:
+    fields = {
+        "addr": "127.0.0.1", "time": "2026-12-02 04:31:50 +0000", "dt_ms": 2.50712,
+        "status": 302, "path": "/Xk3p9QaZ2m", "query_string": "", "method": "GET",
+        "scheme": "http", "protocol": "HTTP/1.1",
+    }  # fmt: skip
+    record = logging.LogRecord(
+        "granian.access", logging.INFO, __file__, 1, '%(addr)s "%(method)s %(path)s" %(status)d',
+        (fields,), None,
+    )  # fmt: skip
+
+    parsed = json.loads(JsonFormatter().format(record))
+
+    assert parsed == {
+        "time": parsed["time"], "level": "info", "logger": "granian.access",
+        "event": '127.0.0.1 "GET /Xk3p9QaZ2m" 302', "client": "127.0.0.1", "method": "GET",
+        "path": "/Xk3p9QaZ2m", "status": 302, "http_version": "1.1", "duration_ms": 2.507,
+    }  # fmt: skip
+
+
+def test_granians_own_loggers_are_configured_like_uvicorns() -> None:
+    loggers = log_config("json", "info")["loggers"]
+
+    assert loggers["_granian"] == {"handlers": ["default"], "level": "INFO", "propagate": False}
+    assert loggers["granian.access"] == loggers["uvicorn.access"]
+
+
 def test_log_config_names_the_chosen_formatter() -> None:
     assert log_config("json", "info")["formatters"]["default"]["()"] == "shared.logs.JsonFormatter"
     assert (

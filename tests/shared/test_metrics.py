@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -113,3 +114,51 @@ def test_the_hot_paths_direct_writes_add_up_as_the_librarys_own(tmp_path: Path) 
         'securelink_request_duration_seconds_bucket{le="0.0005",route="/{code}",'
         'service="redirector",status="302"} 2.0' in hot
     )
+
+
+_SWEEP = """
+import json, os, subprocess, sys
+from pathlib import Path
+
+directory = Path(os.environ["PROMETHEUS_MULTIPROC_DIR"])
+dead = subprocess.Popen([sys.executable, "-c", ""])
+dead.wait()
+live = subprocess.Popen([sys.executable, "-c", "input()"], stdin=subprocess.PIPE)
+for pid in (dead.pid, live.pid, os.getpid()):
+    (directory / f"gauge_livesum_{pid}.db").write_bytes(b"")
+    (directory / f"counter_{pid}.db").write_bytes(b"")
+from shared.metrics import Metrics, forget_dead_workers
+
+marked = forget_dead_workers(directory)
+again = forget_dead_workers(directory)
+Metrics("redirector")  # its gauge opens a file of its own, after the sweep
+live.communicate(b"\\n")
+print(json.dumps({
+    "marked": marked,
+    "again": again,
+    "ids": {"dead": dead.pid, "live": live.pid, "own": os.getpid()},
+    "files": sorted(p.name for p in directory.iterdir()),
+    "own_gauge_bytes": (directory / f"gauge_livesum_{os.getpid()}.db").stat().st_size,
+}))
+"""
+
+
+def test_a_starting_worker_forgets_the_live_gauges_of_workers_that_no_longer_run(
+    tmp_path: Path,
+) -> None:
+    env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(tmp_path)}
+
+    result = subprocess.run([sys.executable, "-c", _SWEEP], env=env, capture_output=True, text=True)
+
+    assert result.returncode == 0, result.stderr
+    found = json.loads(result.stdout)
+    dead, live, own = found["ids"]["dead"], found["ids"]["live"], found["ids"]["own"]
+    # The dead worker's gauges go, and those an earlier holder of this process id left; a
+    # running process keeps its own; counters stay, each process's once.
+    assert found["marked"] == sorted([dead, own])
+    assert found["again"] == []
+    assert found["files"] == sorted(
+        [f"counter_{pid}.db" for pid in (dead, live, own)]
+        + [f"gauge_livesum_{pid}.db" for pid in (live, own)]
+    )
+    assert found["own_gauge_bytes"] > 0  # written by this worker's Metrics, not the old empty one

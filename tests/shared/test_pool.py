@@ -16,7 +16,8 @@ def test_more_concurrent_commands_than_connections_all_succeed(app_settings: Set
     async def run() -> list[object]:
         client = connect(app_settings, max_connections=4)
         try:
-            return await asyncio.gather(*[client.ping() for _ in range(200)])
+            answers: list[object] = await asyncio.gather(*[client.ping() for _ in range(200)])
+            return answers
         finally:
             await client.aclose()
 

@@ -36,13 +36,13 @@ time.sleep(600)
 """
 
 
-def _python(name: str, code: str, tmp_path: Path, *args: str, **options: bool) -> Process:
+def _python(name: str, code: str, tmp_path: Path, *args: str, own_session: bool = False) -> Process:
     return Process(
         name=name,
         argv=[sys.executable, "-c", code, *args],
         env=dict(os.environ),
         log_path=tmp_path / f"{name}.log",
-        **options,
+        own_session=own_session,
     )
 
 

@@ -27,8 +27,32 @@ def test_every_script_is_loaded_with_its_sha1() -> None:
 
     assert sorted(scripts) == sorted(SCRIPT_NAMES)
     for name, script in scripts.items():
-        assert script.source == (script_dir() / f"{name}.lua").read_bytes()
+        written = (script_dir() / f"{name}.lua").read_bytes()
+        if b"--- @include" not in written:
+            assert script.source == written
         assert script.sha == hashlib.sha1(script.source).hexdigest()
+
+
+def test_an_include_line_is_replaced_by_its_file() -> None:
+    shared = (script_dir() / "includes" / "client_entries.lua").read_bytes()
+
+    for name in ("begin_password_attempt", "finish_password_attempt"):
+        source = load_scripts()[name].source
+        written = (script_dir() / f"{name}.lua").read_bytes()
+
+        assert source == written.replace(b'--- @include "client_entries"', shared)
+        assert b"--- @include" not in source
+
+
+def test_missing_include_fails_loading(tmp_path: Path) -> None:
+    directory = _copy_scripts(tmp_path)
+    (directory / "includes" / "client_entries.lua").unlink()
+
+    with pytest.raises(ScriptError) as raised:
+        load_scripts(directory)
+
+    missing = directory / "includes" / "client_entries.lua"
+    assert str(raised.value) == f"cannot read Lua include {missing}: No such file or directory"
 
 
 def test_every_script_opens_with_its_header() -> None:

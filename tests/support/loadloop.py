@@ -5,7 +5,6 @@ from __future__ import annotations
 import itertools
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from types import TracebackType
 
@@ -21,6 +20,10 @@ class Answer:
     elapsed: float  # seconds
     status: int  # 0: no answer (transport error or client timeout)
     retry_after: str | None
+
+    @property
+    def ended(self) -> float:
+        return self.started + self.elapsed
 
 
 class LoadLoop:
@@ -69,18 +72,12 @@ class LoadLoop:
                 )
 
     def between(self, start: float, end: float = float("inf")) -> list[Answer]:
+        """The answers to requests that started in [start, end)."""
         return [answer for answer in list(self.answers) if start <= answer.started < end]
+
+    def within(self, start: float, end: float) -> list[Answer]:
+        """The answers to requests that started at `start` or later and ended by `end`."""
+        return [a for a in list(self.answers) if start <= a.started and a.ended <= end]
 
     def statuses(self) -> set[int]:
         return {answer.status for answer in list(self.answers)}
-
-
-def wait_for(predicate: Callable[[], bool], timeout: float, interval: float = 0.05) -> float:
-    """Seconds until predicate() was true; raises AssertionError after `timeout`."""
-    started = time.monotonic()
-    while True:
-        if predicate():
-            return time.monotonic() - started
-        if time.monotonic() - started > timeout:
-            raise AssertionError(f"not true within {timeout:g} s: {predicate}")
-        time.sleep(interval)

@@ -8,17 +8,19 @@ import secrets
 from collections.abc import AsyncIterator, Coroutine
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import httpx
 import redis
 from argon2 import PasswordHasher, profiles
+from redis.typing import EncodableT, FieldT
 from starlette.applications import Starlette
 
 from redirector.app import create_app
 from shared.endpoint import RedisEndpoint
 from shared.keys import Keys
 from shared.settings import Settings
+from tests.support.raw import raw_hash
 
 T = TypeVar("T")
 
@@ -72,7 +74,7 @@ def store_link(
 ) -> str:
     """A link written straight into Redis, the way the admin API stores it; its code."""
     code = secrets.token_urlsafe(8).replace("-", "x").replace("_", "y")
-    fields = {"t": target, "c": "1767225600"}
+    fields: dict[FieldT, EncodableT] = {"t": target, "c": "1767225600"}
     if max_views is not None:
         fields["m"] = str(max_views)
     if password_hash is None and password is not None:
@@ -93,11 +95,11 @@ def dump_prefix(client: redis.Redis, key_prefix: str) -> dict[bytes, bytes]:
     for key in client.scan_iter(match=f"{key_prefix}:*", count=1000):
         kind = client.type(key)
         if kind == b"hash":
-            value = b"|".join(k + b"=" + v for k, v in client.hgetall(key).items())
+            value = b"|".join(k + b"=" + v for k, v in raw_hash(client, key).items())
         elif kind == b"string":
-            value = client.get(key) or b""
+            value = cast(bytes | None, client.get(key)) or b""
         elif kind == b"stream":
-            entries = client.xrange(key)
+            entries = cast(list[tuple[bytes, dict[bytes, bytes]]], client.xrange(key))
             value = b"|".join(k + b"=" + v for _, e in entries for k, v in e.items())
         else:
             value = repr(client.dump(key)).encode()
