@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import redis
 
@@ -18,6 +19,7 @@ def test_one_entry_a_code_in_order_and_each_id_in_the_reply(
     ids = lua("add_index_entries", [keys.index], ["c", "abcd", "efgh", "ijkl"])
 
     entries = redis_sync.xrange(keys.index)
+    assert entries is not None
     assert [entry_id for entry_id, _ in entries] == ids
     assert [fields for _, fields in entries] == [{b"c": b"abcd"}, {b"c": b"efgh"}, {b"c": b"ijkl"}]
 
@@ -29,7 +31,7 @@ def test_on_a_full_server_each_code_gets_the_refusal_and_no_entry_is_written(
     client.config_set("maxmemory", "1")
     source = load_scripts()["add_index_entries"].source.decode()
 
-    replies = client.eval(source, 1, keys.index, "c", "abcd", "efgh")  # type: ignore[no-untyped-call]
+    replies: Any = client.eval(source, 1, keys.index, "c", "abcd", "efgh")
 
     assert [type(reply) for reply in replies] == [redis.exceptions.OutOfMemoryError] * 2
     assert client.exists(keys.index) == 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import redis
 
@@ -64,7 +65,7 @@ def test_on_a_full_server_each_link_gets_the_refusal_and_nothing_is_stored(
     links = [keys.link("abcd"), keys.link("efgh")]
     source = load_scripts()["create_links"].source.decode()
 
-    replies = client.eval(  # type: ignore[no-untyped-call]
+    replies: Any = client.eval(
         source, 2, *links, "", T0, 2, "t", "https://example.com/1", "", T0, 2, "t", "x"
     )
 
