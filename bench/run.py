@@ -60,6 +60,7 @@ VISITOR_HEADERS = {
     "BENCH_REFERER": "https://news.example/2026/12/01/an-article?utm_source=feed",
 }
 CREATION_ROUNDS = 3  # at least this many alternating rounds of single against batch creation
+METRICS_ROUNDS = 7  # at least this many alternating rounds for --metrics-only
 STATS_ROUNDS = 5  # at least this many alternating rounds for the stats on/off ratio
 BARE = "bare Starlette 302, no Redis"
 NODE = "Node anchor (node:http + ioredis, same script)"
@@ -174,14 +175,18 @@ class Bench:
             contenders.append(Contender(NODE, node_anchor(free_port(), self.work, env),
                                         count_endpoint))  # fmt: skip
         contenders.append(self.redirector(MINE))
+        contenders.append(self.unmetered())
+        if importlib.util.find_spec("granian") is not None:
+            contenders.append(self.redirector(GRANIAN, SECURELINK_SERVER="granian"))
+        return contenders
+
+    def unmetered(self) -> Contender:
+        """The redirector with its hot path's metric writes patched out (no view count)."""
         port = free_port()
         argv = [sys.executable, "-m", "bench.redirector_without_metrics"]
         unmetered = Service("redirector-nometrics", argv, port, self.work,
                             self.env(SECURELINK_REDIRECTOR_PORT=str(port)))  # fmt: skip
-        contenders.append(Contender(UNMETERED, unmetered, None))
-        if importlib.util.find_spec("granian") is not None:
-            contenders.append(self.redirector(GRANIAN, SECURELINK_SERVER="granian"))
-        return contenders
+        return Contender(UNMETERED, unmetered, None)
 
     def seed(self, count: int) -> tuple[float, Path]:
         """`securelink seed --count N`: seconds taken, and the codes file it wrote."""
@@ -353,6 +358,9 @@ def main(argv: list[str] | None = None) -> int:
         "--stats-only", action="store_true", help="only the cost of recording stats"
     )
     parser.add_argument(
+        "--metrics-only", action="store_true", help="only metrics on against off, more rounds"
+    )
+    parser.add_argument(
         "--creation-only", action="store_true", help="only batch against single creation"
     )
     parser.add_argument(
@@ -380,6 +388,8 @@ def main(argv: list[str] | None = None) -> int:
                 bench.admin = admin
                 if args.stats_only:
                     report_stats_cost(bench)
+                elif args.metrics_only:
+                    report_metrics_cost(bench)
                 elif args.creation_only:
                     report_creation(bench)
                 elif args.cluster:
@@ -500,6 +510,40 @@ def report_creation(bench: Bench, table: bool = False) -> None:
     print(line, flush=True)
 
 
+def report_metrics_cost(bench: Bench) -> None:
+    """Metrics on against the hot path's metric writes patched out, more rounds than the table.
+
+    The same two scenarios as the table, alternating rounds: a ratio near 1 is a difference of
+    a few percent, which three rounds on a shared machine cannot tell from noise.
+    """
+    profile = bench.profile
+    hot_code = bench.create()
+    _, codes_file = bench.seed(profile.random_links)
+    on, off = bench.redirector(MINE), bench.unmetered()
+    codes = [line for line in codes_file.read_text().split() if line]
+    scenarios = [
+        (Scenario("single hot link", f"/{hot_code}"), [hot_code]),
+        (Scenario(f"{len(codes):,} links at random", "/", "random.lua",
+                  {"BENCH_CODES": str(codes_file)}), codes),
+    ]  # fmt: skip
+    try:
+        on.service.start()
+        off.service.start()
+        for scenario, scenario_codes in scenarios:
+            on.runs, off.runs = [], []
+            race([on, off], scenario, bench.views_of(scenario_codes),
+                 rounds=max(profile.rounds, METRICS_ROUNDS),
+                 seconds=profile.seconds, warmup=profile.warmup,
+                 connections=profile.connections)  # fmt: skip
+            print(f"\n### metrics, {scenario.name}\n")
+            print("\n".join(table([on, off], off)))
+            print()
+            print(ratio_line(f"Metrics on / off ({scenario.name})", ratios(on, off)), flush=True)
+    finally:
+        on.service.stop()
+        off.service.stop()
+
+
 def report_stats_cost(bench: Bench) -> None:
     """Recording on against off (SECURELINK_STATS=0): same run, same link, alternating rounds.
 
@@ -618,11 +662,16 @@ def report(bench: Bench, table_only: bool) -> None:
         print(f"Naive app, same race: {passes} views counted of {allowed} allowed; {statuses}")
 
     plain = plain_runs[0]
+    # wrk counts a 303 (right password) as a success and the link's 429s (its guessing bucket
+    # is empty) as status errors: only the first are verifications.
+    refused = verifying.errors["status"]
+    verified = (verifying.requests - refused) / verifying.seconds
     print("\n| measurement | result |\n|---|---|")
     print(
         f"| plain redirect while 20 clients verify passwords | {redirects.rate:,.0f} req/s, "
         f"p50 {redirects.p50_ms:.2f} ms, p99 {redirects.p99_ms:.2f} ms (alone: p99 "
-        f"{plain.p99_ms:.2f} ms); {verifying.rate:,.1f} verifications/s |"
+        f"{plain.p99_ms:.2f} ms); {verified:,.1f} verifications/s, {refused:,} answers 429 "
+        "(the link's guessing limit) |"
     )
     with_password = bench.creation_rate(with_password=True)
     failed = with_password.errors["status"] + with_password.socket_errors
