@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import os
 import re
+import struct
 import time
 from bisect import bisect_left
 from collections.abc import Callable, Iterable
@@ -189,6 +190,9 @@ class Metrics:
         return generate_latest(registry)
 
 
+_pack_double = struct.Struct("d").pack
+
+
 def hot_increment(counter: Any) -> Callable[[], None]:
     """A counter child's inc() for the hot path: in multiprocess mode, straight to its slot.
 
@@ -222,15 +226,27 @@ def hot_observe(histogram: Any) -> Callable[[float], None]:
 
 
 def _slot_writer(value: Any) -> Callable[[float], None] | None:
-    """Adds to one memory-mapped value exactly as prometheus-client's MmapedValue.inc does."""
+    """Adds to one memory-mapped value as prometheus-client's MmapedValue.inc does, cheaper.
+
+    inc() writes the value and its timestamp through MmapedDict.write_value: a dict lookup and
+    two calls to pack 16 bytes. A counter's or a histogram's timestamp is always 0.0 (written
+    when its slot was made), and a slot never moves, so this writes the value's 8 bytes at
+    its known place. The file's current map is read at each write: a new slot may have grown
+    the file and mapped it again.
+    """
     file, key = getattr(value, "_file", None), getattr(value, "_key", None)
-    if file is None or key is None or not hasattr(file, "write_value"):
+    positions = getattr(file, "_positions", None)
+    if key is None or not isinstance(positions, dict) or key not in positions:
         return None
-    write_value = file.write_value
+    if not hasattr(file, "_m"):
+        return None
+    start = positions[key]
+    end = start + 8
 
     def add(amount: float) -> None:
-        value._value += amount
-        write_value(key, value._value, 0.0)
+        total = value._value + amount
+        value._value = total
+        file._m[start:end] = _pack_double(total)
 
     return add
 

@@ -86,13 +86,23 @@ from shared.metrics import Metrics, hot_increment, hot_observe
 hot, library = Metrics("redirector"), Metrics("admin_api")
 assert hot.multiprocess
 count, observe = hot_increment(hot.resolution("ok")), hot_observe(hot.duration("/{code}", 302))
-for amount in (0.0001, 0.0005, 0.002, 0.7, 10.0, 99.0):
-    count()
-    observe(amount)
-    library.resolution("ok").inc()
-    library.duration("/{code}", 302).observe(amount)
+def both(amounts):
+    for amount in amounts:
+        count()
+        observe(amount)
+        library.resolution("ok").inc()
+        library.duration("/{code}", 302).observe(amount)
+both((0.0001, 0.0005, 0.002))
+# Slots made after the writers were bound grow the files past their first map (1 MiB), which
+# prometheus-client then maps again: the writers must write into the new map.
+import os, glob
+for i in range(600):
+    hot.duration(f"/grown/{i}", 200), library.duration(f"/grown/{i}", 200)
+files = glob.glob(os.environ["PROMETHEUS_MULTIPROC_DIR"] + "/*.db")
+assert max(os.path.getsize(name) for name in files) > 1 << 20
+both((0.7, 10.0, 99.0))
 text = hot.render().decode()
-lines = sorted(line for line in text.splitlines() if "service=" in line)
+lines = sorted(line for line in text.splitlines() if "service=" in line and "/grown/" not in line)
 print("\\n".join(lines))
 """
 
