@@ -88,6 +88,9 @@ def race(
 ) -> None:
     """Warm every contender up, then `rounds` rounds of one run each; runs land in `runs`.
 
+    The order turns round by round, so a place in the order (first after the pause, or after
+    the heaviest contender) is no one's for good.
+
     `views` reads the scenario's views in Redis (all its links together), unless a contender
     reads its own (a contender on another store). Services must be started already; this only
     drives them.
@@ -101,8 +104,10 @@ def race(
     for contender in contenders:
         drive(contender, warmup)
     time.sleep(0.5)
-    for _ in range(rounds):
-        for contender in contenders:
+    for round_number in range(rounds):
+        # Each round starts with the next contender: no one always runs first, or last.
+        turn = round_number % len(contenders)
+        for contender in [*contenders[turn:], *contenders[:turn]]:
             count = contender.served
             read = contender.views or views
             views_before = read() if contender.counts_views else 0
