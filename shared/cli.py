@@ -30,7 +30,15 @@ def metrics_dir(service: str) -> Path:
         shutil.rmtree(path, ignore_errors=True)
         path.mkdir(parents=True, exist_ok=True)
         return path
-    return Path(tempfile.mkdtemp(prefix=f"securelink-{service}-metrics-"))
+    return Path(tempfile.mkdtemp(prefix=f"securelink-{service}-metrics-", dir=_memory_dir()))
+
+
+def _memory_dir() -> str | None:
+    """/dev/shm when there is one: the workers write their metric files through shared memory
+    maps, which on a disk the kernel writes back every few seconds and then write-protects, so
+    the next redirect's write waits on a page fault (and sometimes the journal)."""
+    shm = "/dev/shm"
+    return shm if os.path.isdir(shm) and os.access(shm, os.W_OK | os.X_OK) else None
 
 
 def serve(app_factory: str, port_of: str) -> None:
