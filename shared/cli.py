@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import sys
 import tempfile
 from pathlib import Path
@@ -59,6 +60,8 @@ def serve(app_factory: str, port_of: str) -> None:
     directory = metrics_dir(service)
     # Set before any worker imports prometheus_client: the workers inherit the environment.
     os.environ[MULTIPROC_DIR] = str(directory)
+    if own_dir:
+        _remove_on_sigterm(directory)
     try:
         if settings.server == "granian":
             _granian(app_factory, settings, getattr(settings, port_of))
@@ -67,6 +70,19 @@ def serve(app_factory: str, port_of: str) -> None:
     finally:
         if own_dir:
             shutil.rmtree(directory, ignore_errors=True)
+
+
+def _remove_on_sigterm(directory: Path) -> None:
+    """After its graceful shutdown uvicorn raises the SIGTERM again, under the handler it found
+    at start-up; with none the process dies right there, past every `finally`, and its metric
+    files would be left behind (in memory, under /dev/shm), one directory a run."""
+
+    def remove_and_stop(signum: int, frame: object) -> None:
+        shutil.rmtree(directory, ignore_errors=True)
+        signal.signal(signum, signal.SIG_DFL)
+        signal.raise_signal(signum)
+
+    signal.signal(signal.SIGTERM, remove_and_stop)
 
 
 def uvicorn_options(settings: Settings, port: int) -> dict[str, Any]:

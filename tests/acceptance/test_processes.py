@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
+import tempfile
 from collections.abc import Callable
+from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.support.stacks import ROOT, Stack
+from tests.support.stacks import ROOT, Stack, StackLauncher
 
 
 @pytest.mark.parametrize("module", ["redirector", "admin_api"])
@@ -71,3 +74,35 @@ def test_stack_takes_environment_overrides(start_stack: Callable[..., Stack]) ->
     link = custom.create_link(targetUrl="https://example.com/b")
 
     assert link["shortUrl"] == f"https://sl.example/{link['shortCode']}"
+
+
+def _metric_dirs(pid: int) -> list[Path]:
+    """The metric directories holding files of this process (its pid names them)."""
+    places = {Path(tempfile.gettempdir()), Path("/dev/shm")}
+    return [
+        directory
+        for place in places
+        if place.is_dir()
+        for directory in place.glob("securelink-*-metrics-*")
+        if any(directory.glob(f"*_{pid}.db"))
+    ]
+
+
+def test_a_stopped_service_leaves_no_metric_files_behind(redis_url: str, tmp_path: Path) -> None:
+    launcher = StackLauncher(redis_url, tmp_path)
+    stack = launcher()
+    try:
+        link = stack.create_link(targetUrl="https://example.com/metrics")
+        assert stack.visit("GET", f"/{link['shortCode']}").status_code == 302
+        pids = [service.process.pid for service in stack.services if service.process]
+        assert len(pids) == 2
+        for pid in pids:
+            assert len(_metric_dirs(pid)) == 1, pid  # its files, in a directory of its own
+    finally:
+        launcher.stop_all()
+
+    assert [service.process.returncode for service in stack.services if service.process] == [
+        -signal.SIGTERM
+    ] * 2
+    for pid in pids:
+        assert _metric_dirs(pid) == [], pid
