@@ -234,8 +234,8 @@ def _slot_writer(value: Any) -> Callable[[float], None] | None:
     its known place. The file's current map is read at each write: a new slot may have grown
     the file and mapped it again.
     """
-    file, key = getattr(value, "_file", None), getattr(value, "_key", None)
-    positions = getattr(file, "_positions", None)
+    file: Any = getattr(value, "_file", None)
+    key, positions = getattr(value, "_key", None), getattr(file, "_positions", None)
     if key is None or not isinstance(positions, dict) or key not in positions:
         return None
     if not hasattr(file, "_m"):
