@@ -10,10 +10,12 @@ when wrk stops finish before either is read).
 
 from __future__ import annotations
 
+import os
 import statistics
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from bench.procs import Service, WrkResult, http_get, wrk
 
@@ -33,6 +35,7 @@ class Run:
     result: WrkResult
     views: int | None  # views this run added in Redis; None for an app that counts none
     served: int | None  # 302s the process counted during this run
+    cpu_seconds: float | None = None  # CPU the service's processes used during this run
 
     @property
     def exact(self) -> bool | None:
@@ -112,11 +115,46 @@ def race(
             read = contender.views or views
             views_before = read() if contender.counts_views else 0
             served_before = count(contender.service) if count else 0
+            cpu_before = cpu_seconds(contender.service)
             result = drive(contender, seconds)
             time.sleep(0.3)  # requests in flight when wrk stopped finish
+            cpu_after = cpu_seconds(contender.service)
             added = read() - views_before if contender.counts_views else None
             served = count(contender.service) - served_before if count else None
-            contender.runs.append(Run(result, added, served))
+            cpu = None if cpu_before is None or cpu_after is None else cpu_after - cpu_before
+            contender.runs.append(Run(result, added, served, cpu))
+
+
+_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(service: Service) -> float | None:
+    """User + system CPU of every process in the service's group (workers included), so far.
+
+    A run's CPU per request hardly moves with what else the machine does, where its
+    throughput does: it tells a cost of a few percent from noise that throughput cannot.
+    """
+    popen = service.process.popen if service.process is not None else None
+    if popen is None:
+        return None
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # gone meanwhile
+        if int(fields[2]) == popen.pid:  # fields[2]: the process group, ours by its session
+            total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / _TICKS
+
+
+def cpu_ratios(mine: Contender, other: Contender) -> list[float]:
+    """Per-round CPU per request, other's over mine: the throughput ratio a spare core gives."""
+    values = []
+    for a, b in zip(mine.runs, other.runs, strict=True):
+        if a.cpu_seconds and b.cpu_seconds and a.result.requests and b.result.requests:
+            values.append((b.cpu_seconds / b.result.requests) / (a.cpu_seconds / a.result.requests))
+    return values
 
 
 def ratio_line(label: str, values: Sequence[float]) -> str:

@@ -41,7 +41,16 @@ from bench.procs import (
     uvicorn_app,
     wrk,
 )
-from bench.race import Contender, Scenario, count_endpoint, race, ratio_line, ratios, table
+from bench.race import (
+    Contender,
+    Scenario,
+    count_endpoint,
+    cpu_ratios,
+    race,
+    ratio_line,
+    ratios,
+    table,
+)
 from devtools.redis_cluster import RedisClusterServers
 from devtools.redis_server import RedisServer, free_port
 
@@ -357,6 +366,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--stats-only", action="store_true", help="only the cost of recording stats"
     )
+    parser.add_argument("--rounds", type=int, help="alternating rounds (at least the default)")
     parser.add_argument(
         "--metrics-only", action="store_true", help="only metrics on against off, more rounds"
     )
@@ -368,6 +378,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     profile = QUICK if args.quick else FULL
+    if args.rounds is not None:
+        profile = dataclasses.replace(profile, rounds=max(args.rounds, profile.rounds))
     print(f"# securelink benchmark ({'quick' if args.quick else 'full'})", flush=True)
     print(f"Machine: {machine()}", flush=True)
     print(
@@ -539,6 +551,14 @@ def report_metrics_cost(bench: Bench) -> None:
             print("\n".join(table([on, off], off)))
             print()
             print(ratio_line(f"Metrics on / off ({scenario.name})", ratios(on, off)), flush=True)
+            per_request = [
+                f"{1e6 * run.cpu_seconds / run.result.requests:.1f}"
+                for run in on.runs + off.runs
+                if run.cpu_seconds and run.result.requests
+            ]
+            print(ratio_line(
+                f"CPU per request, off / on ({scenario.name}; on then off, us: "
+                f"{', '.join(per_request)})", cpu_ratios(on, off)), flush=True)  # fmt: skip
     finally:
         on.service.stop()
         off.service.stop()
