@@ -10,6 +10,7 @@ reply in the scope when it was already asked: a request is never resolved twice.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
 from collections.abc import Awaitable, Mapping
 from time import perf_counter
@@ -131,27 +132,23 @@ class HotPath:
         return target
 
     async def __call__(self, scope: Scope, send: Send) -> bool:
-        started = perf_counter()
+        """The redirect through ASGI: the fast lane's steps, awaited instead of called back."""
         if RESOLVED in scope:
             return False  # the fast lane asked already: what it found is the app's to answer
-        call = self.asks(scope)
-        if call is None:
+        pending = self.offer(scope)
+        if pending is None:
             return False
-        scope[STARTED] = started  # the app's RequestTimer counts the time spent here too
-        try:
-            reply = await self.resolve(*call)
-        except Exception as exc:
-            scope[RESOLVED] = exc  # the app answers it: a 503, or the 500 with a reference id
-            return False
-        target = self.target(scope, reply)
+        done = asyncio.ensure_future(pending)
+        with contextlib.suppress(Exception):  # what it raised, `_found` reads from `done`
+            await done
+        target = self._found(scope, done)
         if target is None:
             return False
-        self.count_ok()
         headers = self.headers.copy()
         headers[self.location_at] = (b"location", target)
         await send({"type": "http.response.start", "status": self.status, "headers": headers})
         await send(_EMPTY_BODY)
-        self.observe(perf_counter() - started)
+        self.sent(scope)
         return True
 
     # --- the fast lane's side (shared/fast_lane.py): the same steps, without ASGI ---------------
@@ -161,7 +158,7 @@ class HotPath:
         call = self.asks(scope)
         if call is None:
             return None
-        scope[STARTED] = started
+        scope[STARTED] = started  # the app's RequestTimer counts the time spent here too
         try:
             return self.resolve(*call)
         except Exception as exc:  # the app answers it, as after a failed await
@@ -170,6 +167,14 @@ class HotPath:
 
     def head(self, scope: Scope, reply: asyncio.Future[Any]) -> tuple[int, bytes] | None:
         """Status and header lines of the redirect (counted as served); None: the app answers."""
+        target = self._found(scope, reply)
+        if target is None:
+            return None
+        return self.status, self.head_before + target + self.head_after
+
+    def _found(self, scope: Scope, reply: asyncio.Future[Any]) -> bytes | None:
+        """The Location of a finished call's redirect, counted as served; None: the app answers
+        (a 503 or the 500 for an error, 404, 410, the password form, a file: all in the scope)."""
         error = reply.exception()
         if error is not None:
             scope[RESOLVED] = error
@@ -178,7 +183,7 @@ class HotPath:
         if target is None:
             return None
         self.count_ok()
-        return self.status, self.head_before + target + self.head_after
+        return target
 
     def sent(self, scope: Scope) -> None:
         """The redirect is written: its latency, as __call__ measures it."""
