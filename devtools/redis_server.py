@@ -66,12 +66,22 @@ def find_server_binary(environ: Mapping[str, str] | None = None) -> str:
     return found
 
 
+_ports_given: set[int] = set()
+
+
 def free_port(host: str = "127.0.0.1") -> int:
-    """A TCP port nobody listens on right now (the OS picks it)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((host, 0))
-        port: int = sock.getsockname()[1]
-        return port
+    """A TCP port nobody listens on right now (the OS picks it), never one given before.
+
+    The OS may hand out a port again as soon as it is closed, so two calls in a row
+    (a redirector's port, then the admin API's) could otherwise return the same one.
+    """
+    while True:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            sock.bind((host, 0))
+            port: int = sock.getsockname()[1]
+        if port not in _ports_given:
+            _ports_given.add(port)
+            return port
 
 
 def _tail(path: Path, lines: int = 20) -> str:

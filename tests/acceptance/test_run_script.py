@@ -180,6 +180,8 @@ def test_run_refuses_a_port_in_use_before_starting_anything(
         taken.listen()
         port = taken.getsockname()[1]
         supervisor_env["SECURELINK_ADMIN_PORT"] = str(port)
+        # Chosen while `taken` holds its port, so the two can never coincide.
+        supervisor_env["SECURELINK_REDIRECTOR_PORT"] = str(free_port())
         supervisor = start_supervisor(supervisor_env)
 
         status = supervisor.wait()

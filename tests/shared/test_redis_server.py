@@ -206,3 +206,17 @@ def test_module_runs_a_server_in_the_foreground_until_sigterm(tmp_path: Path) ->
     assert process.returncode == 0, stderr
     assert _port_is_free(port)
     assert (tmp_path / "appendonlydir").is_dir() or (tmp_path / "appendonly.aof").is_file()
+
+
+def test_free_port_never_gives_the_same_port_twice(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The OS may offer a port again as soon as it is closed: here it offers 41001 twice.
+    offered = iter([41000, 41001, 41001, 41002])
+
+    class Socket(socket.socket):
+        def getsockname(self) -> tuple[str, int]:
+            return ("127.0.0.1", next(offered))
+
+    monkeypatch.setattr(socket, "socket", Socket)
+    monkeypatch.setattr("devtools.redis_server._ports_given", set())
+
+    assert [free_port(), free_port(), free_port()] == [41000, 41001, 41002]
