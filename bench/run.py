@@ -47,6 +47,7 @@ from bench.race import (
     count_endpoint,
     cpu_ratios,
     race,
+    race_together,
     ratio_line,
     ratios,
     table,
@@ -69,7 +70,6 @@ VISITOR_HEADERS = {
     "BENCH_REFERER": "https://news.example/2026/12/01/an-article?utm_source=feed",
 }
 CREATION_ROUNDS = 3  # at least this many alternating rounds of single against batch creation
-METRICS_ROUNDS = 7  # at least this many alternating rounds for --metrics-only
 STATS_ROUNDS = 5  # at least this many alternating rounds for the stats on/off ratio
 BARE = "bare Starlette 302, no Redis"
 NODE = "Node anchor (node:http + ioredis, same script)"
@@ -100,15 +100,31 @@ class Profile:
     connections: int
     memory_links: int
     random_links: int
+    paired_rounds: int  # rounds of race_together (what metrics cost)
+    paired_seconds: float
     exact_links: int = 20
     exact_views: int = 50
 
 
 FULL = Profile(
-    seconds=10, warmup=3, rounds=3, connections=64, memory_links=100_000, random_links=100_000
+    seconds=10,
+    warmup=3,
+    rounds=3,
+    connections=64,
+    memory_links=100_000,
+    random_links=100_000,
+    paired_rounds=11,
+    paired_seconds=3,
 )
 QUICK = Profile(
-    seconds=2, warmup=1, rounds=3, connections=64, memory_links=10_000, random_links=10_000
+    seconds=2,
+    warmup=1,
+    rounds=3,
+    connections=64,
+    memory_links=10_000,
+    random_links=10_000,
+    paired_rounds=3,
+    paired_seconds=1,
 )
 
 
@@ -184,7 +200,6 @@ class Bench:
             contenders.append(Contender(NODE, node_anchor(free_port(), self.work, env),
                                         count_endpoint))  # fmt: skip
         contenders.append(self.redirector(MINE))
-        contenders.append(self.unmetered())
         if importlib.util.find_spec("granian") is not None:
             contenders.append(self.redirector(GRANIAN, SECURELINK_SERVER="granian"))
         return contenders
@@ -197,10 +212,10 @@ class Bench:
                             self.env(SECURELINK_REDIRECTOR_PORT=str(port)))  # fmt: skip
         return Contender(UNMETERED, unmetered, None)
 
-    def seed(self, count: int) -> tuple[float, Path]:
+    def seed(self, count: int, name: str = "codes.txt") -> tuple[float, Path]:
         """`securelink seed --count N`: seconds taken, and the codes file it wrote."""
         assert self.admin is not None
-        out = self.work / "codes.txt"
+        out = self.work / name
         env = {**os.environ, "SECURELINK_ADMIN_URL": self.admin.url,
                "SECURELINK_ADMIN_KEY": self.admin_key}  # fmt: skip
         command = [str(Path(sys.executable).parent / "securelink"), "seed", "--count", str(count),
@@ -366,7 +381,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--stats-only", action="store_true", help="only the cost of recording stats"
     )
-    parser.add_argument("--rounds", type=int, help="alternating rounds (at least the default)")
+    parser.add_argument("--rounds", type=int, help="rounds of each race (at least the default)")
+    parser.add_argument("--seconds", type=float, help="seconds of a run in turns (default 10)")
     parser.add_argument(
         "--metrics-only", action="store_true", help="only metrics on against off, more rounds"
     )
@@ -379,7 +395,13 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     profile = QUICK if args.quick else FULL
     if args.rounds is not None:
-        profile = dataclasses.replace(profile, rounds=max(args.rounds, profile.rounds))
+        profile = dataclasses.replace(
+            profile,
+            rounds=max(args.rounds, profile.rounds),
+            paired_rounds=max(args.rounds, profile.paired_rounds),
+        )
+    if args.seconds is not None:
+        profile = dataclasses.replace(profile, seconds=args.seconds)
     print(f"# securelink benchmark ({'quick' if args.quick else 'full'})", flush=True)
     print(f"Machine: {machine()}", flush=True)
     print(
@@ -523,45 +545,64 @@ def report_creation(bench: Bench, table: bool = False) -> None:
 
 
 def report_metrics_cost(bench: Bench) -> None:
-    """Metrics on against the hot path's metric writes patched out, more rounds than the table.
+    """Metrics on against the hot path's metric writes patched out, driven at the same time.
 
-    The same two scenarios as the table, alternating rounds: a ratio near 1 is a difference of
-    a few percent, which three rounds on a shared machine cannot tell from noise.
+    A cost of a few percent is below what turns can tell on this machine (race_together says
+    why), so each pair runs together, each on links of its own: the hot scenario one link
+    each, the random one its own seeded set each. Two identical redirectors, raced the same
+    way first, show what the method itself can tell apart: their ratios should sit at 1.
     """
     profile = bench.profile
-    hot_code = bench.create()
-    _, codes_file = bench.seed(profile.random_links)
-    on, off = bench.redirector(MINE), bench.unmetered()
-    codes = [line for line in codes_file.read_text().split() if line]
-    scenarios = [
-        (Scenario("single hot link", f"/{hot_code}"), [hot_code]),
-        (Scenario(f"{len(codes):,} links at random", "/", "random.lua",
-                  {"BENCH_CODES": str(codes_file)}), codes),
-    ]  # fmt: skip
+    on, twin, off = bench.redirector(MINE), bench.redirector(f"{MINE} (twin)"), bench.unmetered()
+    hot = {contender.name: bench.create() for contender in (on, twin, off)}
+    files = {contender.name: bench.seed(profile.random_links, f"codes-{index}.txt")[1]
+             for index, contender in enumerate((on, twin, off))}  # fmt: skip
+    codes = {name: [line for line in path.read_text().split() if line]
+             for name, path in files.items()}  # fmt: skip
+
+    def hot_link(contender: Contender) -> Scenario:
+        contender.views = bench.views_of([hot[contender.name]])
+        return Scenario("single hot link", f"/{hot[contender.name]}")
+
+    def at_random(contender: Contender) -> Scenario:
+        contender.views = bench.views_of(codes[contender.name])
+        links = len(codes[contender.name])
+        return Scenario(f"{links:,} links at random, each its own", "/", "random.lua",
+                        {"BENCH_CODES": str(files[contender.name])})  # fmt: skip
+
+    rounds, seconds = profile.paired_rounds, profile.paired_seconds
+    print(
+        f"\nMetrics: each pair driven at the same time, {rounds} rounds of {seconds:g} s, "
+        f"wrk -c{profile.connections // 2} each",
+        flush=True,
+    )
     try:
-        on.service.start()
-        off.service.start()
-        for scenario, scenario_codes in scenarios:
-            on.runs, off.runs = [], []
-            race([on, off], scenario, bench.views_of(scenario_codes),
-                 rounds=max(profile.rounds, METRICS_ROUNDS),
-                 seconds=profile.seconds, warmup=profile.warmup,
-                 connections=profile.connections)  # fmt: skip
-            print(f"\n### metrics, {scenario.name}\n")
-            print("\n".join(table([on, off], off)))
-            print()
-            print(ratio_line(f"Metrics on / off ({scenario.name})", ratios(on, off)), flush=True)
-            per_request = [
-                f"{1e6 * run.cpu_seconds / run.result.requests:.1f}"
-                for run in on.runs + off.runs
-                if run.cpu_seconds and run.result.requests
-            ]
-            print(ratio_line(
-                f"CPU per request, off / on ({scenario.name}; on then off, us: "
-                f"{', '.join(per_request)})", cpu_ratios(on, off)), flush=True)  # fmt: skip
+        for contender in (on, twin, off):
+            contender.service.start()
+        for scenario_of in (hot_link, at_random):
+            for first, second in ((on, twin), (on, off)):
+                first.runs, second.runs = [], []
+                race_together([(first, scenario_of(first)), (second, scenario_of(second))],
+                              rounds=rounds, seconds=seconds, warmup=profile.warmup,
+                              connections=profile.connections)  # fmt: skip
+                scenario = scenario_of(first).name
+                if second is twin:
+                    print(f"\n### metrics, {scenario}: the method's own noise\n")
+                    print("\n".join(table([first, second], second)))
+                    print()
+                    print(ratio_line("Identical twins, one / other", ratios(first, second)))
+                    print(ratio_line("CPU per request, other / one", cpu_ratios(first, second)),
+                          flush=True)  # fmt: skip
+                    continue
+                print(f"\n### metrics, {scenario}\n")
+                print("\n".join(table([first, second], second)))
+                print()
+                print(ratio_line(f"Metrics on / off ({scenario})", ratios(first, second)))
+                print(ratio_line(f"CPU per request, off / on ({scenario})",
+                                 cpu_ratios(first, second)), flush=True)  # fmt: skip
     finally:
-        on.service.stop()
-        off.service.stop()
+        for contender in (on, twin, off):
+            contender.service.stop()
 
 
 def report_stats_cost(bench: Bench) -> None:
@@ -614,7 +655,6 @@ def report(bench: Bench, table_only: bool) -> None:
     mine = next(contender for contender in contenders if contender.name == MINE)
     node = next((contender for contender in contenders if contender.name == NODE), None)
     granian = next((contender for contender in contenders if contender.name == GRANIAN), None)
-    unmetered = next(contender for contender in contenders if contender.name == UNMETERED)
     plain_runs = []
     try:
         for contender in contenders:
@@ -634,8 +674,6 @@ def report(bench: Bench, table_only: bool) -> None:
                 )
             print(ratio_line(f"Redirector / bare ({scenario.name})",
                              ratios(mine, contenders[0])), flush=True)  # fmt: skip
-            print(ratio_line(f"Redirector with metrics / without ({scenario.name})",
-                             ratios(mine, unmetered)), flush=True)  # fmt: skip
             if granian is not None:
                 print(ratio_line("Redirector under granian / under uvicorn", ratios(granian, mine)))
                 if node is not None:
@@ -664,6 +702,7 @@ def report(bench: Bench, table_only: bool) -> None:
         double.service.stop()
 
     report_stats_cost(bench)
+    report_metrics_cost(bench)
 
     port = free_port()
     env = bench.env(SECURELINK_REDIRECTOR_PORT=str(port))

@@ -13,8 +13,9 @@ import pytest
 import redis
 
 from bench import bare_app
+from bench import race as race_module
 from bench.procs import BENCH, Service, WrkResult, node_anchor, parse, prepare_node_anchor
-from bench.race import Contender, Run, ratio_line, ratios, table
+from bench.race import Contender, Run, Scenario, race_together, ratio_line, ratios, table
 from devtools.redis_server import free_port
 
 REPORT = {
@@ -133,3 +134,41 @@ def test_a_race_table_shows_medians_ratios_and_whether_every_run_was_exact() -> 
     assert ratio_line("mine / bare", ratios(mine, bare)) == (
         "mine / bare: per round 0.75, 0.90; median **0.82**"
     )
+
+
+def test_racing_together_starts_every_wrk_before_any_finishes_and_checks_each_own_links(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    events: list[str] = []
+    views = {"a": 0, "b": 0}
+
+    class FakeWrk:
+        def __init__(self, url: str, connections: int, seconds: float) -> None:
+            self.name = url.rsplit("/", 1)[1]
+            events.append(f"start {self.name} c{connections} {seconds:g}s")
+
+        def finish(self) -> dict[str, int]:
+            events.append(f"finish {self.name}")
+            views[self.name] += 7  # what this run of its own link added
+            return {**REPORT, "requests": 7}
+
+    def start(url: str, env: object, *, connections: int, seconds: float, script: str) -> FakeWrk:
+        return FakeWrk(url, connections, seconds)
+
+    monkeypatch.setattr(race_module, "start_wrk", start)
+    monkeypatch.setattr(race_module, "finish_wrk", FakeWrk.finish)
+    monkeypatch.setattr("bench.race.time.sleep", lambda seconds: None)
+    service = Service("x", [], 1, Path("."))
+    a = Contender("a", service, lambda service: views["a"], views=lambda: views["a"])
+    b = Contender("b", service, None, views=lambda: views["b"])
+
+    race_together([(a, Scenario("a", "/a")), (b, Scenario("b", "/b"))],
+                  rounds=2, seconds=3, warmup=1, connections=64)  # fmt: skip
+
+    assert events == [
+        "start a c32 1s", "start b c32 1s", "finish a", "finish b",  # the warm-up
+        "start a c32 3s", "start b c32 3s", "finish a", "finish b",
+        "start b c32 3s", "start a c32 3s", "finish b", "finish a",  # b's wrk starts first
+    ]  # fmt: skip
+    assert [(run.views, run.served, run.exact) for run in a.runs] == [(7, 7, True)] * 2
+    assert [(run.views, run.served, run.exact) for run in b.runs] == [(7, None, None)] * 2
