@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from python_multipart.multipart import parse_options_header
-from starlette.requests import ClientDisconnect, Request
+from starlette.requests import Request
 from starlette.responses import Response
 
 from admin_api.errors import (
@@ -288,28 +288,22 @@ async def create_file(request: Request) -> Response:
     except BaseException:
         await idempotency.release(record)  # nothing was created: a retry may try again
         raise
-    if print_ is None:  # the client went away mid-upload
-        await idempotency.release(record)
-    else:
-        await idempotency.finish(record, print_, response)
+    await idempotency.finish(record, print_, response)
     return response
 
 
-async def _create_file(request: Request, earlier: Earlier | None) -> tuple[Response, str | None]:
+async def _create_file(request: Request, earlier: Earlier | None) -> tuple[Response, str]:
     """The upload's answer and fingerprint; given an earlier answer, that one for the same
-    upload (the new copy of the file is dropped) or 422."""
+    upload (the new copy of the file is dropped) or 422. A client gone mid-upload raises
+    ClientDisconnect, its file discarded: nobody is answered (CatchAll)."""
     found = services(request)
     settings = found.settings
     boundary = _boundary(request)
     _check_declared_length(request, settings.max_upload_bytes)
     upload = MultipartUpload(boundary, files_dir(settings), settings.max_upload_bytes)
     try:
-        try:
-            async for chunk in request.stream():
-                await upload.feed(chunk)
-        except ClientDisconnect:
-            upload.discard()
-            return Response(status_code=400), None  # no one is left to read it
+        async for chunk in request.stream():
+            await upload.feed(chunk)
         stored = await upload.finish()
         print_ = upload_fingerprint(upload.fields, stored.sha256 if stored else None)
         if earlier is not None:

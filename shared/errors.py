@@ -21,6 +21,8 @@ logger = logging.getLogger("securelink")
 JSON = "application/json"
 # The 500's message, in both services.
 INTERNAL_ERROR = "An unexpected error occurred"
+# Set in the scope when the client left before the request's body ended (no answer was sent).
+CLIENT_LEFT = "securelink.client_left"
 _encode = msgspec.json.Encoder().encode
 
 
@@ -60,7 +62,9 @@ class CatchAll:
         try:
             await self.app(scope, receive, send_tracking)
         except ClientDisconnect:
-            return  # the client left mid-body: nobody reads an answer, and nothing failed here
+            # The client left mid-body: nobody reads an answer, and nothing failed here.
+            scope[CLIENT_LEFT] = True
+            return
         except Exception as exc:
             reference_id = secrets.token_hex(8)
             logger.error(

@@ -39,6 +39,7 @@ from prometheus_client.multiprocess import MultiProcessCollector, mark_process_d
 from starlette.routing import BaseRoute, Mount, Route, compile_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from shared.errors import CLIENT_LEFT
 from shared.logs import new_request_id, request_id
 
 # Latency buckets in seconds, finer below 10 ms where a redirect's answer lives.
@@ -48,6 +49,8 @@ LATENCY_BUCKETS = (
 BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512)
 # Scope key of when a request began, set by a handler in front of the app (the hot path).
 STARTED = "securelink.started"
+# The status label of a request whose client left before it was answered (nginx's 499).
+CLIENT_CLOSED_REQUEST = 499
 UNMATCHED = "unmatched"  # the template of a path no route knows (its 404 or 405)
 # prometheus-client's own variable (shared/cli.py names it too, without importing this module).
 MULTIPROC_DIR = "PROMETHEUS_MULTIPROC_DIR"
@@ -296,6 +299,8 @@ class RequestTimer:
             await self.app(scope, receive, send_noting_status)
         finally:
             elapsed = time.perf_counter() - started
+            if scope.get(CLIENT_LEFT):
+                status = CLIENT_CLOSED_REQUEST  # not the 500 that nobody answered
             self.metrics.duration(self.template(scope["path"]), status).observe(elapsed)
 
 

@@ -25,7 +25,7 @@ from admin_api.errors import (
     ValidationFailed,
     api_error_handler,
 )
-from shared.errors import CatchAll
+from shared.errors import CLIENT_LEFT, CatchAll
 
 REFERENCE_ID = re.compile(r"[0-9a-f]{16}")
 
@@ -139,11 +139,12 @@ def test_client_leaving_mid_body_gets_no_answer_and_logs_nothing(
     async def send(message: Message) -> None:
         sent.append(message)
 
-    scope = {"type": "http", "method": "POST", "path": "/links", "headers": []}
+    scope: Scope = {"type": "http", "method": "POST", "path": "/links", "headers": []}
 
     asyncio.run(CatchAll(read_the_body)(scope, receive, send))
 
     assert sent == []
+    assert scope[CLIENT_LEFT] is True  # the latency sample says 499, not 500
     assert [r for r in caplog.records if r.levelno >= logging.ERROR] == []
 
 
