@@ -51,6 +51,7 @@ def test_clients_leaving_mid_body_log_no_error_and_services_keep_answering(stack
     routes = ("/api/v1/links", "/api/v1/links/batch", "/api/v1/keys")
     for path in routes:
         _send_part_of_a_body_and_leave(stack.admin_url, path, json_body)
+    multipart["Idempotency-Key"] = "upload-left-midway"
     _send_part_of_a_body_and_leave(stack.admin_url, "/api/v1/files", multipart, PART.encode())
     form = {"Content-Type": "application/x-www-form-urlencoded"}
     _send_part_of_a_body_and_leave(stack.redirector_url, f"/{code}", form)
@@ -73,4 +74,9 @@ def test_clients_leaving_mid_body_log_no_error_and_services_keep_answering(stack
     # The partial upload is gone.
     assert sorted(path for path in files.rglob("*") if path.is_file()) == files_before
     assert stack.create(targetUrl="https://example.com/after").status_code == 201
+    retried = stack.admin(
+        "POST", "/api/v1/files", files={"file": ("a", b"ab")},
+        headers={"Idempotency-Key": "upload-left-midway"},
+    )  # fmt: skip
+    assert retried.status_code == 201  # the key was released: the retry uploads anew
     assert httpx.get(f"{stack.redirector_url}/-/healthz").status_code == 200
